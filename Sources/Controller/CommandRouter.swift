@@ -1,0 +1,50 @@
+import Desired
+
+/// Dispatches `controller <command> …` and turns argument problems into exit status 2.
+enum CommandRouter {
+    static let usage = """
+        usage: controller <command> [options]
+
+        commands:
+          validate [--root DIR] [--env NAME] [--format text|json|github]
+                   validate config layers and every manifest; exit 0 valid, 1 invalid
+          schema   [--kind manifest|config]
+                   print the JSON Schema (2020-12) of manifests or config layers
+          matrix   [--root DIR] [--env NAME]
+                   print the capability matrix of servers/ as Markdown
+
+        Run `controller <command> --help` for a command's options.
+        """
+
+    static func run(_ arguments: [String]) -> Int32 {
+        guard let command = arguments.first else {
+            Output.error(usage)
+            return 2
+        }
+        var rest = Arguments(Array(arguments.dropFirst()))
+        if rest.flag("--help") || rest.flag("-h") || command == "help" || command == "--help" {
+            Output.print(usage)
+            return 0
+        }
+        do {
+            switch command {
+            case "validate": return try ValidateCommand.run(&rest)
+            case "schema": return try SchemaCommand.run(&rest)
+            case "matrix": return try MatrixCommand.run(&rest)
+            default:
+                Output.error("controller: unknown command \"\(command)\"\n\n\(usage)")
+                return 2
+            }
+        } catch {
+            Output.error("controller \(command): \(error)")
+            return 2
+        }
+    }
+
+    /// `--root` and `--env` (default `$OMNI_ENV`, read through `Environment`).
+    static func workspace(_ arguments: inout Arguments, environment: Environment) throws(Arguments.Problem) -> Workspace {
+        let root = try arguments.option("--root") ?? "."
+        let envName = try arguments.option("--env") ?? environment["OMNI_ENV"]
+        return Workspace(root: root, envName: envName)
+    }
+}

@@ -1,0 +1,66 @@
+/// The schema of a config layer (`config/*.yaml`); every key is optional in every layer.
+public enum ConfigSchema {
+    public static let schema = Schema.object(
+        ObjectSchema(
+            "A layer of controller configuration.",
+            fields: [
+                Field("listen", .string(.listenAddress, description: "HOST:PORT of the admin and gateway endpoint.")),
+                Field(
+                    "auth",
+                    .object(
+                        ObjectSchema(
+                            "Who may call the HTTP API.",
+                            fields: [
+                                Field("tokens_env", .string(.variableName, description: "Variable holding comma-separated bearer tokens.")),
+                                Field(
+                                    "allowed_origins",
+                                    .array(of: .string(.url, description: "An origin."), unique: true, description: "Browser origins allowed to call the API.")),
+                            ]))),
+                Field(
+                    "log",
+                    .object(
+                        ObjectSchema(
+                            "JSON logs on stdout.",
+                            fields: [Field("level", .string(.oneOf(["debug", "info", "warning", "error"]), description: "Lowest level written."))]))),
+                Field(
+                    "audit",
+                    .object(
+                        ObjectSchema(
+                            "The NDJSON audit log.",
+                            fields: [
+                                Field("path", .string(.text(max: 4096), interpolated: true, description: "File, relative to the root.")),
+                                Field("max_size", .string(.byteSize, description: "Size at which the file is rotated.")),
+                                Field("keep", .integer(1...100, description: "Rotated files kept.")),
+                            ]))),
+                Field(
+                    "otel",
+                    .object(
+                        ObjectSchema(
+                            "OpenTelemetry traces over OTLP/HTTP.",
+                            fields: [
+                                Field("enabled", .boolean(description: "Export traces.")),
+                                Field("endpoint", .string(.url, interpolated: true, description: "OTLP/HTTP collector.")),
+                                Field("service_name", .string(.text(max: 200), description: "service.name resource attribute.")),
+                            ]))),
+                Field(
+                    "reconcile",
+                    .object(
+                        ObjectSchema(
+                            "The reconcile loop.",
+                            fields: [
+                                Field("debounce", .string(.duration(.milliseconds(0)...(.seconds(10))), description: "Quiet time after a file change (0..10s).")),
+                                Field("resync", .string(.duration(.seconds(1)...(.seconds(86400))), description: "Full re-read period (1s..24h).")),
+                                Field("max_unavailable", .string(.percent, description: "Share of servers replaced at once.")),
+                                Field("spawn_rate", .number(0.1...1000, description: "Process starts per second.")),
+                            ]))),
+                Field("defaults", PolicySchemas.defaults),
+                Field(
+                    "features",
+                    .map(
+                        keys: .name,
+                        values: .object(
+                            ObjectSchema(
+                                "One server's switch.", fields: [Field("enabled", .boolean(description: "Run this server."))])),
+                        description: "Which servers run, by name; all are off unless enabled here or by OMNI_FEATURE_<NAME>.")),
+            ]))
+}

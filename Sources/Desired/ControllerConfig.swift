@@ -1,0 +1,94 @@
+/// The controller's own settings after every layer and the environment were applied.
+public struct ControllerConfig: Sendable, Hashable {
+    public enum LogLevel: String, Sendable, Hashable, Comparable {
+        case debug, info, warning, error
+
+        private var rank: Int {
+            switch self {
+            case .debug: 0
+            case .info: 1
+            case .warning: 2
+            case .error: 3
+            }
+        }
+
+        public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rank < rhs.rank }
+    }
+
+    public var listen: ListenAddress
+    public var tokensEnv: String
+    public var allowedOrigins: [String]
+    public var logLevel: LogLevel
+    public var auditPath: String
+    public var auditMaxSize: Int64
+    public var auditKeep: Int
+    public var otelEnabled: Bool
+    public var otelEndpoint: String
+    public var otelServiceName: String
+    public var debounce: Duration
+    public var resync: Duration
+    public var maxUnavailablePercent: Int
+    public var spawnRate: Double
+    /// The merged `defaults:` node, laid under every manifest's policies.
+    public var defaults: YAMLNode
+    /// `features.<name>.enabled` after `OMNI_FEATURE_<NAME>` overrides, with where each value came from.
+    public var features: [String: FeatureSwitch]
+
+    /// One server's switch and its origin (`config/development.yaml:4:14` or `OMNI_FEATURE_TIME`).
+    public struct FeatureSwitch: Sendable, Hashable {
+        public var enabled: Bool
+        public var position: SourcePosition
+    }
+
+    /// Reads a merged config node that passed `ConfigSchema` validation.
+    init(node: YAMLNode, environment: Environment) {
+        let base = BuiltinConfig.node
+        func value(_ path: String...) -> YAMLNode? {
+            var current: YAMLNode? = node
+            var fallback: YAMLNode? = base
+            for key in path {
+                current = current?[key]
+                fallback = fallback?[key]
+            }
+            return current ?? fallback
+        }
+        listen = value("listen")?.text.flatMap(ListenAddress.init) ?? ListenAddress.fallback
+        tokensEnv = value("auth", "tokens_env")?.text ?? "OMNI_API_TOKENS"
+        allowedOrigins = value("auth", "allowed_origins")?.items?.compactMap(\.text) ?? []
+        logLevel = value("log", "level")?.text.flatMap(LogLevel.init(rawValue:)) ?? .info
+        auditPath = value("audit", "path")?.text.flatMap { Interpolation.parse($0).ok?.resolve(environment).ok } ?? "var/audit.ndjson"
+        auditMaxSize = value("audit", "max_size")?.text.flatMap(ByteSize.parse) ?? 64 << 20
+        auditKeep = value("audit", "keep")?.intValue ?? 5
+        otelEnabled = value("otel", "enabled")?.boolValue ?? false
+        otelEndpoint = value("otel", "endpoint")?.text.flatMap { Interpolation.parse($0).ok?.resolve(environment).ok } ?? "http://127.0.0.1:4318"
+        otelServiceName = value("otel", "service_name")?.text ?? "omni-mcp"
+        debounce = value("reconcile", "debounce")?.durationValue ?? .milliseconds(100)
+        resync = value("reconcile", "resync")?.durationValue ?? .seconds(60)
+        maxUnavailablePercent = value("reconcile", "max_unavailable")?.text.flatMap(Percent.parse) ?? 25
+        spawnRate = value("reconcile", "spawn_rate")?.doubleValue ?? 20
+        defaults = value("defaults") ?? YAMLNode.emptyMapping(at: .origin(BuiltinConfig.file))
+        var features: [String: FeatureSwitch] = [:]
+        for pair in value("features")?.pairs ?? [] {
+            guard let enabled = pair.value["enabled"]?.boolValue, let at = pair.value["enabled"]?.position else { continue }
+            features[pair.key] = FeatureSwitch(enabled: enabled, position: at)
+        }
+        self.features = features
+    }
+}
+
+extension ListenAddress {
+    static let fallback = ListenAddress(host: "127.0.0.1", port: 8765)
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+}
+
+extension Result {
+    /// The success value, or nil.
+    var ok: Success? {
+        if case .success(let value) = self { return value }
+        return nil
+    }
+}

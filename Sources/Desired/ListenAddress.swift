@@ -1,0 +1,31 @@
+/// Where the controller listens: `HOST:PORT` or `[IPv6]:PORT`.
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = text[..<colon]
+        let port = text[text.index(after: colon)...]
+        guard (1...5).contains(port.count), port.allSatisfy(\.isASCIIDigit), let number = Int(port),
+            (0...65535).contains(number)
+        else { return nil }
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            host = host.dropFirst().dropLast()
+            guard !host.isEmpty, host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+        } else {
+            guard !host.isEmpty,
+                host.utf8.allSatisfy({ StringFormat.isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
+            else { return nil }
+        }
+        self.host = String(host)
+        self.port = number
+    }
+
+    /// True for 127.0.0.0/8, ::1 and localhost: where no token is required.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

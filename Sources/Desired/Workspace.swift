@@ -1,0 +1,138 @@
+import Foundation
+
+/// A root directory laid out as DESIGN.md says (`servers/`, `config/`, `.env`, `.env.example`),
+/// read in one go. The only file-system code in `Desired`.
+public struct Workspace: Sendable {
+    public var root: String
+    /// The config layer to load on top of `default.yaml`; nil or empty for none.
+    public var envName: String?
+    public var limits: YAMLLimits
+
+    public init(root: String, envName: String?, limits: YAMLLimits = .standard) {
+        self.root = root
+        self.envName = envName
+        self.limits = limits
+    }
+
+    /// Everything one load found: the state (nil when config is invalid), every diagnostic,
+    /// and what was read.
+    public struct Load: Sendable {
+        public var state: DesiredState?
+        public var diagnostics: [Diagnostic]
+        /// Manifest files read, valid or not, by display path.
+        public var manifestFiles: [String]
+        public var configFiles: [String]
+        /// Every valid manifest, including those with a cross-field problem the state left out.
+        public var manifests: [Manifest]
+        public var environment: Environment
+    }
+
+    /// `servers/x.yaml` under the root as shown in diagnostics (relative when the root is `.`).
+    public func display(_ relative: String) -> String {
+        root == "." || root.isEmpty ? relative : (root.hasSuffix("/") ? root + relative : root + "/" + relative)
+    }
+
+    /// The controller's environment with `.env` (if present) underneath it.
+    public func environment(_ process: Environment) -> (Environment, [Diagnostic]) {
+        let path = display(".env")
+        guard let text = try? readText(path) else { return (process, []) }
+        let (file, diagnostics) = DotEnvFile.parse(text, file: path)
+        return (process.addingDefaults(file), diagnostics)
+    }
+
+    public func load(_ process: Environment) -> Load {
+        let (environment, envDiagnostics) = environment(process)
+        var diagnostics = envDiagnostics
+        var configFiles: [String] = []
+        var layers: [YAMLNode] = []
+        var layersValid = true
+        let envName = (envName?.isEmpty == false ? envName : nil)
+        for name in ["default", envName, "local"].compactMap({ $0 }) {
+            let path = display("config/\(name).yaml")
+            guard FileManager.default.fileExists(atPath: path) else {
+                if name == envName {
+                    diagnostics.append(
+                        Diagnostic(
+                            at: .origin(display("config")), "no config layer \"\(name)\" (\(path) does not exist)",
+                            hint: "set OMNI_ENV or --env to one of: \(layerNames().joined(separator: ", "))"))
+                    layersValid = false
+                }
+                continue
+            }
+            configFiles.append(path)
+            let (node, problems) = readFile(path) { ConfigLayers.read($0, file: path, limits: limits) }
+            diagnostics += problems
+            if let node { layers.append(node) } else { layersValid = false }
+        }
+        var manifests: [Manifest] = []
+        let manifestFiles = manifestPaths(&diagnostics)
+        for path in manifestFiles {
+            let stem = String((path as NSString).lastPathComponent.dropLast(5))
+            let (manifest, problems) = readFile(path) { ManifestReader.read($0, file: path, stem: stem, limits: limits) }
+            diagnostics += problems
+            if let manifest { manifests.append(manifest) }
+        }
+        var state: DesiredState?
+        if layersValid {
+            let (config, problems) = ConfigLayers.merge(layers, environment: environment)
+            diagnostics += problems
+            if let config {
+                let (built, buildProblems) = DesiredState.build(config: config, manifests: manifests, environment: environment)
+                diagnostics += buildProblems
+                state = built
+            }
+        }
+        return Load(
+            state: state, diagnostics: diagnostics.normalized(), manifestFiles: manifestFiles, configFiles: configFiles,
+            manifests: manifests, environment: environment)
+    }
+
+    /// `servers/*.yaml`, sorted; editor temp files and other extensions ignored (`.yml` with a warning).
+    func manifestPaths(_ diagnostics: inout [Diagnostic]) -> [String] {
+        let directory = display("servers")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+            diagnostics.append(Diagnostic(.warning, at: .origin(directory), "no servers directory; no server will run"))
+            return []
+        }
+        var paths: [String] = []
+        for name in names.sorted() where !name.hasPrefix(".") {
+            if name.hasSuffix(".yaml") {
+                paths.append(directory + "/" + name)
+            } else if name.hasSuffix(".yml") {
+                diagnostics.append(
+                    Diagnostic(.warning, at: .origin(directory + "/" + name), "ignored: manifests end in .yaml", hint: "rename it to \(name.dropLast(4)).yaml"))
+            }
+        }
+        return paths
+    }
+
+    /// The names of the layers under `config/` other than `default` and `local`.
+    func layerNames() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: display("config"))) ?? []
+        return names.filter { $0.hasSuffix(".yaml") && $0 != "default.yaml" && $0 != "local.yaml" }.map { String($0.dropLast(5)) }.sorted()
+    }
+
+    /// Reads at most `limits.maxBytes + 1` bytes (so a huge file is refused without being read
+    /// whole) and hands them to `decode`; an unreadable file is one error.
+    private func readFile<T>(_ path: String, _ decode: ([UInt8]) -> (T?, [Diagnostic])) -> (T?, [Diagnostic]) {
+        do {
+            return decode(try readBytes(path, max: limits.maxBytes + 1))
+        } catch {
+            return (nil, [Diagnostic(at: .origin(path), "cannot read the file: \(error.localizedDescription)")])
+        }
+    }
+
+    func readBytes(_ path: String, max: Int) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "it is a directory"])
+        }
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        return Array(try handle.read(upToCount: max) ?? Data())
+    }
+
+    func readText(_ path: String) throws -> String {
+        String(decoding: try readBytes(path, max: limits.maxBytes), as: UTF8.self)
+    }
+}

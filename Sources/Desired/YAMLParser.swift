@@ -1,0 +1,205 @@
+import CYAML
+
+/// Reads one YAML document into a positioned `YAMLNode` tree with libyaml's event parser.
+///
+/// Contract: returns the root node, or nil for a file with no content; throws exactly one
+/// `Diagnostic` (with `file:line:col`) for the first problem, because a parse cannot go on
+/// past a syntax error. Enforced here, whatever the caller: the size, depth and alias limits,
+/// well-formed UTF-8, one document per file, scalar and unique mapping keys, defined anchors,
+/// and no tags but the standard ones.
+public enum YAMLParser {
+    public static func parse(
+        _ bytes: [UInt8],
+        file: String,
+        limits: YAMLLimits = .standard
+    ) throws(Diagnostic) -> YAMLNode? {
+        let start = SourcePosition(file: file, line: 1, column: 1)
+        if bytes.count > limits.maxBytes {
+            throw Diagnostic(
+                at: start,
+                "file is \(bytes.count) bytes; the limit is \(limits.maxBytes) bytes",
+                hint: "split large manifests; a manifest is usually under 4 KiB")
+        }
+        if let offset = firstInvalidUTF8Offset(bytes) {
+            let (line, column) = lineAndColumn(of: offset, in: bytes)
+            throw Diagnostic(
+                at: SourcePosition(file: file, line: line, column: column),
+                "invalid UTF-8 (byte 0x\(String(bytes[offset], radix: 16, uppercase: true)) at offset \(offset))",
+                hint: "save the file as UTF-8")
+        }
+        var builder = TreeBuilder(file: file, limits: limits)
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else {
+            throw Diagnostic(at: start, "out of memory initialising the YAML parser")
+        }
+        defer { yaml_parser_delete(&parser) }
+        return try bytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> YAMLNode? in
+            // libyaml keeps the pointer; it stays valid for the whole closure, which owns the parse.
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            var event = yaml_event_t()
+            while true {
+                guard yaml_parser_parse(&parser, &event) == 1 else {
+                    throw syntaxError(parser, file: file)
+                }
+                defer { yaml_event_delete(&event) }
+                if try builder.consume(event) { return builder.root }
+            }
+        }
+    }
+
+    private static func syntaxError(_ parser: yaml_parser_t, file: String) -> Diagnostic {
+        let problem = parser.problem.map { String(cString: $0) } ?? "unknown error"
+        var message = "YAML syntax error: \(problem)"
+        if let context = parser.context {
+            message += " (\(String(cString: context)) that started at line \(parser.context_mark.line + 1))"
+        }
+        let mark = parser.problem_mark
+        return Diagnostic(
+            at: SourcePosition(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1),
+            message)
+    }
+}
+
+/// Turns libyaml events into a tree; one frame per open collection.
+private struct TreeBuilder {
+    private enum Frame {
+        case sequence(items: [YAMLNode], at: SourcePosition, anchor: String?)
+        case mapping(
+            pairs: [YAMLPair], key: (String, SourcePosition)?, seen: [String: SourcePosition],
+            at: SourcePosition, anchor: String?)
+    }
+
+    let file: String
+    let limits: YAMLLimits
+    private var stack: [Frame] = []
+    private var anchors: [String: YAMLNode] = [:]
+    private var aliasNodes = 0
+    private var documents = 0
+    private(set) var root: YAMLNode?
+
+    init(file: String, limits: YAMLLimits) {
+        self.file = file
+        self.limits = limits
+    }
+
+    private func position(_ mark: yaml_mark_t) -> SourcePosition {
+        SourcePosition(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+    }
+
+    /// Handles one event; returns true at the end of the stream.
+    mutating func consume(_ event: yaml_event_t) throws(Diagnostic) -> Bool {
+        let at = position(event.start_mark)
+        switch event.type {
+        case YAML_STREAM_END_EVENT:
+            return true
+        case YAML_DOCUMENT_START_EVENT:
+            documents += 1
+            if documents > 1 {
+                throw Diagnostic(
+                    at: at, "a file holds one YAML document; this is a second one",
+                    hint: "put each server in its own file and remove the `---` separator")
+            }
+        case YAML_SCALAR_EVENT:
+            let scalar = event.data.scalar
+            let text = string(scalar.value, length: scalar.length)
+            var plain = scalar.style == YAML_PLAIN_SCALAR_STYLE
+            if let tag = scalar.tag.map({ string($0) }) {
+                guard tag == "tag:yaml.org,2002:str" || tag == "!" else {
+                    throw unsupportedTag(tag, at: at)
+                }
+                plain = false
+            }
+            try add(YAMLNode(.scalar(text, plain: plain), at: at), anchor: scalar.anchor.map { string($0) })
+        case YAML_SEQUENCE_START_EVENT:
+            let start = event.data.sequence_start
+            try checkCollectionTag(start.tag, allowed: "tag:yaml.org,2002:seq", at: at)
+            try push(.sequence(items: [], at: at, anchor: start.anchor.map { string($0) }), at: at)
+        case YAML_MAPPING_START_EVENT:
+            let start = event.data.mapping_start
+            try checkCollectionTag(start.tag, allowed: "tag:yaml.org,2002:map", at: at)
+            try push(
+                .mapping(pairs: [], key: nil, seen: [:], at: at, anchor: start.anchor.map { string($0) }),
+                at: at)
+        case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+            guard let frame = stack.popLast() else { return false }
+            switch frame {
+            case .sequence(let items, let start, let anchor):
+                try add(YAMLNode(.sequence(items), at: start), anchor: anchor)
+            case .mapping(let pairs, _, _, let start, let anchor):
+                try add(YAMLNode(.mapping(pairs), at: start), anchor: anchor)
+            }
+        case YAML_ALIAS_EVENT:
+            let name = string(event.data.alias.anchor)
+            guard let target = anchors[name] else {
+                throw Diagnostic(at: at, "alias *\(name) refers to no anchor defined before it")
+            }
+            aliasNodes += target.nodeCount
+            if aliasNodes > limits.maxAliasNodes {
+                throw Diagnostic(
+                    at: at,
+                    "aliases expand to more than \(limits.maxAliasNodes) nodes",
+                    hint: "this looks like a billion-laughs document; write the values out instead")
+            }
+            var copy = target
+            copy.position = at
+            try add(copy, anchor: nil)
+        default:
+            break
+        }
+        return false
+    }
+
+    private mutating func push(_ frame: Frame, at: SourcePosition) throws(Diagnostic) {
+        if stack.count >= limits.maxDepth {
+            throw Diagnostic(at: at, "nesting is deeper than \(limits.maxDepth) levels")
+        }
+        stack.append(frame)
+    }
+
+    private mutating func add(_ node: YAMLNode, anchor: String?) throws(Diagnostic) {
+        if let anchor { anchors[anchor] = node }
+        guard let top = stack.popLast() else {
+            root = node
+            return
+        }
+        switch top {
+        case .sequence(var items, let start, let anchor):
+            items.append(node)
+            stack.append(.sequence(items: items, at: start, anchor: anchor))
+        case .mapping(var pairs, let key, var seen, let start, let anchor):
+            if let (name, keyAt) = key {
+                pairs.append(YAMLPair(key: name, keyPosition: keyAt, value: node))
+                stack.append(.mapping(pairs: pairs, key: nil, seen: seen, at: start, anchor: anchor))
+                return
+            }
+            guard case .scalar(let name, _) = node.kind else {
+                throw Diagnostic(at: node.position, "mapping keys must be plain text, not a list or a map")
+            }
+            if let first = seen[name] {
+                throw Diagnostic(
+                    at: node.position, "duplicate key \"\(name)\" (first defined at line \(first.line))",
+                    hint: "remove one of them; YAML does not merge repeated keys")
+            }
+            seen[name] = node.position
+            stack.append(
+                .mapping(pairs: pairs, key: (name, node.position), seen: seen, at: start, anchor: anchor))
+        }
+    }
+
+    private func checkCollectionTag(
+        _ tag: UnsafeMutablePointer<yaml_char_t>?, allowed: String, at: SourcePosition
+    ) throws(Diagnostic) {
+        guard let tag = tag.map({ string($0) }), tag != allowed, tag != "!" else { return }
+        throw unsupportedTag(tag, at: at)
+    }
+
+    private func unsupportedTag(_ tag: String, at: SourcePosition) -> Diagnostic {
+        Diagnostic(at: at, "unsupported YAML tag \(tag)", hint: "remove the tag; only !!str is accepted")
+    }
+
+    private func string(_ pointer: UnsafeMutablePointer<yaml_char_t>, length: Int? = nil) -> String {
+        let count = length ?? strlen(UnsafeRawPointer(pointer).assumingMemoryBound(to: CChar.self))
+        // The input was checked to be UTF-8 before parsing, and libyaml only copies from it.
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+}
