@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(
             name: "DesiredTests",
             dependencies: ["Desired"],
-            resources: [.copy("Corpus")],
+            exclude: ["Corpus"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -7,8 +7,10 @@ enum SchemaCommand {
         try arguments.finish()
         let document =
             kind == "config"
-            ? JSONSchemaWriter.document(ConfigSchema.schema, id: "https://omni-mcp.dev/schema/config.schema.json", title: "Omni-MCP config layer")
-            : JSONSchemaWriter.document(ManifestSchema.schema, id: "https://omni-mcp.dev/schema/manifest.schema.json", title: "Omni-MCP server manifest")
+            ? JSONSchemaWriter.document(
+                ConfigSchema.schema, id: "https://omni-mcp.dev/schema/config.schema.json", title: "Omni-MCP config layer")
+            : JSONSchemaWriter.document(
+                ManifestSchema.schema, id: "https://omni-mcp.dev/schema/manifest.schema.json", title: "Omni-MCP server manifest")
         Output.print(document.rendered(pretty: true))
         return 0
     }

@@ -33,7 +33,8 @@ enum ValidateCommand {
     private static func summary(_ load: Workspace.Load, errors: Int, warnings: Int, files: Int) -> String {
         let verdict = errors > 0 ? "invalid" : "valid"
         let counts = "\(plural(errors, "error")), \(plural(warnings, "warning"))"
-        return "\(verdict): \(plural(files, "file")) checked (\(plural(load.manifestFiles.count, "manifest")), \(plural(load.configFiles.count, "config layer"))); \(counts)"
+        return
+            "\(verdict): \(plural(files, "file")) checked (\(plural(load.manifestFiles.count, "manifest")), \(plural(load.configFiles.count, "config layer"))); \(counts)"
     }
 
     /// Which servers will run and, grouped by reason, which will not.

@@ -29,7 +29,8 @@ public enum ConfigLayers {
             if let problem = StringFormat.listenAddress.check(listen) {
                 diagnostics.append(Diagnostic(at: at, path: "OMNI_LISTEN", problem.message, hint: problem.hint))
             } else {
-                let override = YAMLNode(.mapping([YAMLPair(key: "listen", keyPosition: at, value: YAMLNode(.scalar(listen, plain: false), at: at))]), at: at)
+                let override = YAMLNode(
+                    .mapping([YAMLPair(key: "listen", keyPosition: at, value: YAMLNode(.scalar(listen, plain: false), at: at))]), at: at)
                 merged = override.merged(over: merged)
             }
         }

@@ -14,14 +14,19 @@ public enum ConfigSchema {
                                 Field("tokens_env", .string(.variableName, description: "Variable holding comma-separated bearer tokens.")),
                                 Field(
                                     "allowed_origins",
-                                    .array(of: .string(.url, description: "An origin."), unique: true, description: "Browser origins allowed to call the API.")),
+                                    .array(
+                                        of: .string(.url, description: "An origin."), unique: true,
+                                        description: "Browser origins allowed to call the API.")),
                             ]))),
                 Field(
                     "log",
                     .object(
                         ObjectSchema(
                             "JSON logs on stdout.",
-                            fields: [Field("level", .string(.oneOf(["debug", "info", "warning", "error"]), description: "Lowest level written."))]))),
+                            fields: [
+                                Field(
+                                    "level", .string(.oneOf(["debug", "info", "warning", "error"]), description: "Lowest level written."))
+                            ]))),
                 Field(
                     "audit",
                     .object(
@@ -48,8 +53,14 @@ public enum ConfigSchema {
                         ObjectSchema(
                             "The reconcile loop.",
                             fields: [
-                                Field("debounce", .string(.duration(.milliseconds(0)...(.seconds(10))), description: "Quiet time after a file change (0..10s).")),
-                                Field("resync", .string(.duration(.seconds(1)...(.seconds(86400))), description: "Full re-read period (1s..24h).")),
+                                Field(
+                                    "debounce",
+                                    .string(
+                                        .duration(.milliseconds(0)...(.seconds(10))),
+                                        description: "Quiet time after a file change (0..10s).")),
+                                Field(
+                                    "resync",
+                                    .string(.duration(.seconds(1)...(.seconds(86400))), description: "Full re-read period (1s..24h).")),
                                 Field("max_unavailable", .string(.percent, description: "Share of servers replaced at once.")),
                                 Field("spawn_rate", .number(0.1...1000, description: "Process starts per second.")),
                             ]))),

@@ -60,7 +60,8 @@ public struct ControllerConfig: Sendable, Hashable {
         auditMaxSize = value("audit", "max_size")?.text.flatMap(ByteSize.parse) ?? 64 << 20
         auditKeep = value("audit", "keep")?.intValue ?? 5
         otelEnabled = value("otel", "enabled")?.boolValue ?? false
-        otelEndpoint = value("otel", "endpoint")?.text.flatMap { Interpolation.parse($0).ok?.resolve(environment).ok } ?? "http://127.0.0.1:4318"
+        otelEndpoint =
+            value("otel", "endpoint")?.text.flatMap { Interpolation.parse($0).ok?.resolve(environment).ok } ?? "http://127.0.0.1:4318"
         otelServiceName = value("otel", "service_name")?.text ?? "omni-mcp"
         debounce = value("reconcile", "debounce")?.durationValue ?? .milliseconds(100)
         resync = value("reconcile", "resync")?.durationValue ?? .seconds(60)

@@ -68,7 +68,9 @@ public struct DesiredState: Sendable, Hashable {
         String(name.uppercased().map { $0 == "-" ? "_" : $0 })
     }
 
-    private static func featureOverrides(_ environment: Environment, _ diagnostics: inout [Diagnostic]) -> [String: ControllerConfig.FeatureSwitch] {
+    private static func featureOverrides(_ environment: Environment, _ diagnostics: inout [Diagnostic]) -> [String: ControllerConfig
+        .FeatureSwitch]
+    {
         var out: [String: ControllerConfig.FeatureSwitch] = [:]
         for (name, value) in environment.withPrefix("OMNI_FEATURE_") {
             let at = SourcePosition.origin("environment")

@@ -105,4 +105,6 @@ public struct InterpolationError: Error, Sendable, Hashable {
 /// Variables a value needs that the environment does not set.
 public struct MissingVariables: Error, Sendable, Hashable {
     public var names: [String]
+
+    public init(names: [String]) { self.names = names }
 }

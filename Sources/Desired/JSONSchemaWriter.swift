@@ -5,11 +5,12 @@
 public enum JSONSchemaWriter {
     public static func document(_ schema: Schema, id: String, title: String) -> JSONValue {
         guard case .object(var pairs) = node(schema) else { return node(schema) }
-        pairs.insert(contentsOf: [
-            ("$schema", "https://json-schema.org/draft/2020-12/schema"),
-            ("$id", .string(id)),
-            ("title", .string(title)),
-        ], at: 0)
+        pairs.insert(
+            contentsOf: [
+                ("$schema", "https://json-schema.org/draft/2020-12/schema"),
+                ("$id", .string(id)),
+                ("title", .string(title)),
+            ], at: 0)
         return .object(pairs)
     }
 

@@ -9,7 +9,14 @@ public enum ManifestReader {
         let root: YAMLNode
         do {
             guard let node = try YAMLParser.parse(bytes, file: file, limits: limits) else {
-                return (nil, [Diagnostic(at: SourcePosition(file: file, line: 1, column: 1), "the file has no content", hint: "a manifest needs at least name, description, transport and command")])
+                return (
+                    nil,
+                    [
+                        Diagnostic(
+                            at: SourcePosition(file: file, line: 1, column: 1), "the file has no content",
+                            hint: "a manifest needs at least name, description, transport and command")
+                    ]
+                )
             }
             root = node
         } catch {

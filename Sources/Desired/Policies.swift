@@ -105,7 +105,8 @@ public struct Policies: Sendable, Hashable {
             out.append(
                 Diagnostic(
                     at: at, path: SchemaValidator.join(path, "health.timeout"),
-                    "\(DurationText.format(policies.health.timeout)) must be shorter than health.interval (\(DurationText.format(policies.health.interval)))"))
+                    "\(DurationText.format(policies.health.timeout)) must be shorter than health.interval (\(DurationText.format(policies.health.interval)))"
+                ))
         }
         if Double(policies.limits.burst) < policies.limits.rps, let at = node["limits"]?["burst"]?.position {
             out.append(

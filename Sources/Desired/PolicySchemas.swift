@@ -17,11 +17,14 @@ public enum PolicySchemas {
             "MCP health probing: ping (legacy) or server/discover (modern).",
             fields: [
                 Field("interval", .string(.duration(.seconds(1)...(.seconds(3600))), description: "Time between probes (1s..1h).")),
-                Field("timeout", .string(.duration(.milliseconds(100)...(.seconds(300))), description: "Longest a probe may take (100ms..5m).")),
+                Field(
+                    "timeout",
+                    .string(.duration(.milliseconds(100)...(.seconds(300))), description: "Longest a probe may take (100ms..5m).")),
                 Field("failure_threshold", .integer(1...100, description: "Consecutive failed probes that make a server unhealthy.")),
                 Field(
                     "startup_timeout",
-                    .string(.duration(.seconds(1)...(.seconds(600))), description: "Longest a new process may take to become ready (1s..10m).")),
+                    .string(
+                        .duration(.seconds(1)...(.seconds(600))), description: "Longest a new process may take to become ready (1s..10m).")),
             ]))
 
     public static let restart = Schema.object(
@@ -29,7 +32,9 @@ public enum PolicySchemas {
             "What happens when the process exits.",
             fields: [
                 Field(
-                    "policy", .string(.oneOf(["always", "on-failure", "never"]), description: "always, on-failure (non-zero exit or signal), or never.")),
+                    "policy",
+                    .string(
+                        .oneOf(["always", "on-failure", "never"]), description: "always, on-failure (non-zero exit or signal), or never.")),
                 Field(
                     "backoff",
                     .array(
@@ -37,8 +42,16 @@ public enum PolicySchemas {
                         minItems: 1, maxItems: 32,
                         description: "Delays before successive restarts; the last repeats. ±20% jitter is added.")),
                 Field("budget", .string(.budget, description: "Most restarts in a window before quarantine, e.g. 5/60s.")),
-                Field("quarantine", .string(.duration(.seconds(1)...(.seconds(86400))), description: "How long a crash-looping server rests before one half-open try (1s..24h).")),
-                Field("reset_after", .string(.duration(.seconds(1)...(.seconds(86400))), description: "Continuous readiness after which the backoff starts over (1s..24h).")),
+                Field(
+                    "quarantine",
+                    .string(
+                        .duration(.seconds(1)...(.seconds(86400))),
+                        description: "How long a crash-looping server rests before one half-open try (1s..24h).")),
+                Field(
+                    "reset_after",
+                    .string(
+                        .duration(.seconds(1)...(.seconds(86400))),
+                        description: "Continuous readiness after which the backoff starts over (1s..24h).")),
             ]))
 
     /// What `defaults:` may hold: the policies, filled into every manifest that omits them.

@@ -77,7 +77,10 @@ public enum SchemaValidator {
                 return out.append(typeError(node, path, expected: "a whole number"))
             }
             if !range.contains(value) {
-                out.append(Diagnostic(at: node.position, path: path, "\(value) is out of range; it must be between \(range.lowerBound) and \(range.upperBound)"))
+                out.append(
+                    Diagnostic(
+                        at: node.position, path: path,
+                        "\(value) is out of range; it must be between \(range.lowerBound) and \(range.upperBound)"))
             }
         case .number(let range, _):
             let value: Double
@@ -87,7 +90,10 @@ public enum SchemaValidator {
             default: return out.append(typeError(node, path, expected: "a number"))
             }
             if !range.contains(value) {
-                out.append(Diagnostic(at: node.position, path: path, "\(format(value)) is out of range; it must be between \(format(range.lowerBound)) and \(format(range.upperBound))"))
+                out.append(
+                    Diagnostic(
+                        at: node.position, path: path,
+                        "\(format(value)) is out of range; it must be between \(format(range.lowerBound)) and \(format(range.upperBound))"))
             }
         case .boolean:
             guard case .bool? = node.scalar else {
@@ -123,11 +129,14 @@ public enum SchemaValidator {
         for condition in object.conditions {
             guard node[condition.field]?.text == condition.value else { continue }
             for name in condition.requires where !present.contains(name) {
-                out.append(Diagnostic(at: node.position, path: join(path, name), "is required when \(condition.field) is \(condition.value)"))
+                out.append(
+                    Diagnostic(at: node.position, path: join(path, name), "is required when \(condition.field) is \(condition.value)"))
             }
             for name in condition.forbids {
                 guard let pair = node.pair(name) else { continue }
-                out.append(Diagnostic(at: pair.keyPosition, path: join(path, name), "is not allowed when \(condition.field) is \(condition.value)"))
+                out.append(
+                    Diagnostic(at: pair.keyPosition, path: join(path, name), "is not allowed when \(condition.field) is \(condition.value)")
+                )
             }
         }
     }

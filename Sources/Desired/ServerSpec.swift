@@ -50,7 +50,10 @@ public struct ServerSpec: Sendable, Hashable {
                 "health", DurationText.format(health.interval), DurationText.format(health.timeout),
                 "\(health.failureThreshold)", DurationText.format(health.startupTimeout),
             ],
-            ["restart", restart.mode.rawValue, restart.budget.description, DurationText.format(restart.quarantine), DurationText.format(restart.resetAfter)]
+            [
+                "restart", restart.mode.rawValue, restart.budget.description, DurationText.format(restart.quarantine),
+                DurationText.format(restart.resetAfter),
+            ]
                 + restart.backoff.map(DurationText.format),
             ["egress"] + egress,
         ])

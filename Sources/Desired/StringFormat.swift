@@ -87,7 +87,10 @@ public enum StringFormat: Sendable, Hashable {
         case .hostPattern:
             return HostPattern.isValid(text)
                 ? nil
-                : ("\"\(text)\" is not a host pattern", "write a lower-case host (api.example.com), a wildcard (*.example.com), optionally with :port")
+                : (
+                    "\"\(text)\" is not a host pattern",
+                    "write a lower-case host (api.example.com), a wildcard (*.example.com), optionally with :port"
+                )
         case .url:
             return StringFormat.isURL(text)
                 ? nil : ("\"\(text)\" is not an http(s) URL", "write e.g. https://mcp.example.com/mcp")

@@ -100,7 +100,9 @@ public struct Workspace: Sendable {
                 paths.append(directory + "/" + name)
             } else if name.hasSuffix(".yml") {
                 diagnostics.append(
-                    Diagnostic(.warning, at: .origin(directory + "/" + name), "ignored: manifests end in .yaml", hint: "rename it to \(name.dropLast(4)).yaml"))
+                    Diagnostic(
+                        .warning, at: .origin(directory + "/" + name), "ignored: manifests end in .yaml",
+                        hint: "rename it to \(name.dropLast(4)).yaml"))
             }
         }
         return paths

@@ -39,7 +39,7 @@ public enum YAMLParser {
             var event = yaml_event_t()
             while true {
                 guard yaml_parser_parse(&parser, &event) == 1 else {
-                    throw syntaxError(parser, file: file)
+                    throw syntaxError(parser, file: file, bytes: buffer)
                 }
                 defer { yaml_event_delete(&event) }
                 if try builder.consume(event) { return builder.root }
@@ -47,16 +47,20 @@ public enum YAMLParser {
         }
     }
 
-    private static func syntaxError(_ parser: yaml_parser_t, file: String) -> Diagnostic {
+    private static func syntaxError(_ parser: yaml_parser_t, file: String, bytes: UnsafeBufferPointer<UInt8>) -> Diagnostic {
         let problem = parser.problem.map { String(cString: $0) } ?? "unknown error"
         var message = "YAML syntax error: \(problem)"
         if let context = parser.context {
             message += " (\(String(cString: context)) that started at line \(parser.context_mark.line + 1))"
         }
         let mark = parser.problem_mark
+        // libyaml's "cannot start any token" for a tab is cryptic; a tab is the usual cause.
+        let offset = Int(mark.index)
+        let hint: String? =
+            offset < bytes.count && bytes[offset] == UInt8(ascii: "\t") ? "YAML indents with spaces; this line has a tab" : nil
         return Diagnostic(
             at: SourcePosition(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1),
-            message)
+            message, hint: hint)
     }
 }
 

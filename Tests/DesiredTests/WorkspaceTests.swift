@@ -1,0 +1,131 @@
+import Desired
+import Foundation
+import Testing
+
+@Suite struct WorkspaceTests {
+    @Test func loadsLayersInOrderAndEveryManifest() throws {
+        let workspace = try TemporaryWorkspace()
+        try workspace.write("config/default.yaml", "defaults: { limits: { rps: 1 } }\n")
+        try workspace.write("config/production.yaml", "defaults: { limits: { rps: 2 } }\nfeatures: { a: { enabled: true } }\n")
+        try workspace.write("config/local.yaml", "defaults: { limits: { rps: 3 } }\n")
+        try workspace.write("servers/a.yaml", manifest("a"))
+        try workspace.write("servers/b.yaml", manifest("b"))
+        try workspace.write("servers/.a.yaml.swp", "junk")
+        try workspace.write("servers/notes.txt", "junk")
+        let load = workspace.load(env: "production")
+        #expect(load.diagnostics.isEmpty)
+        #expect(load.configFiles.map { ($0 as NSString).lastPathComponent } == ["default.yaml", "production.yaml", "local.yaml"])
+        #expect(load.manifestFiles.count == 2)
+        #expect(load.state?.servers["a"]?.policies.limits.rps == 3)
+        #expect(load.state?.skipped["b"] == .disabled)
+    }
+
+    @Test func anUnknownEnvironmentLayerIsAnErrorNamingTheKnownOnes() throws {
+        let workspace = try TemporaryWorkspace()
+        try workspace.write("config/default.yaml", "")
+        try workspace.write("config/staging.yaml", "")
+        let load = workspace.load(env: "prod")
+        #expect(load.state == nil)
+        #expect(load.diagnostics.first?.message.hasPrefix("no config layer \"prod\"") == true)
+        #expect(load.diagnostics.first?.hint == "set OMNI_ENV or --env to one of: staging")
+    }
+
+    @Test func oneBrokenManifestDoesNotHideTheOthers() throws {
+        let workspace = try TemporaryWorkspace()
+        try workspace.write("servers/a.yaml", "name: [\n")
+        try workspace.write("servers/b.yaml", manifest("b", "limits: { rps: x }"))
+        try workspace.write("servers/c.yaml", manifest("c"))
+        try workspace.write("servers/d.yml", manifest("d"))
+        try FileManager.default.createDirectory(atPath: workspace.root + "/servers/e.yaml", withIntermediateDirectories: true)
+        let load = workspace.load()
+        #expect(load.state?.manifests.keys.sorted() == ["c"])
+        let files = load.diagnostics.map { ($0.position.file as NSString).lastPathComponent }
+        #expect(files == ["a.yaml", "b.yaml", "d.yml", "e.yaml"])
+        #expect(load.diagnostics.first { $0.position.file.hasSuffix("e.yaml") }?.message.hasPrefix("cannot read the file") == true)
+        #expect(load.diagnostics.first { $0.position.file.hasSuffix("d.yml") }?.severity == .warning)
+    }
+
+    @Test func anInvalidConfigLayerLeavesNoState() throws {
+        let workspace = try TemporaryWorkspace()
+        try workspace.write("config/default.yaml", "listen: nowhere\n")
+        try workspace.write("servers/a.yaml", manifest("a"))
+        let load = workspace.load()
+        #expect(load.state == nil)
+        #expect(load.manifests.count == 1)
+        #expect(summaries(load.diagnostics) == ["1:9: listen: \"nowhere\" is not HOST:PORT"])
+    }
+
+    @Test func dotEnvFillsButNeverOverridesTheEnvironment() throws {
+        let workspace = try TemporaryWorkspace()
+        try workspace.write(".env", "OMNI_FEATURE_A=true\nA_TOKEN=from-file\nbroken line\n")
+        try workspace.write("servers/a.yaml", manifest("a", "env: { T: \"${A_TOKEN}\" }"))
+        let fromFile = workspace.load()
+        #expect(fromFile.state?.servers["a"]?.env["T"] == "from-file")
+        #expect(summaries(fromFile.diagnostics) == ["3:1: expected NAME=value"])
+        let real = workspace.load(environment: ["A_TOKEN": "real"])
+        #expect(real.state?.servers["a"]?.env["T"] == "real")
+    }
+
+    @Test func noServersDirectoryIsAWarning() throws {
+        let workspace = try TemporaryWorkspace()
+        try FileManager.default.removeItem(atPath: workspace.root + "/servers")
+        let load = workspace.load()
+        #expect(load.diagnostics.map(\.severity) == [.warning])
+        #expect(load.state?.manifests.isEmpty == true)
+    }
+
+    @Test func oversizedFilesAreRefusedWithoutReadingThemWhole() throws {
+        let workspace = try TemporaryWorkspace()
+        try workspace.write("servers/big.yaml", "# " + String(repeating: "x", count: 1 << 21) + "\n")
+        let load = workspace.load()
+        #expect(load.diagnostics.first?.message == "file is 1048577 bytes; the limit is 1048576 bytes")
+    }
+
+    @Test func envExampleMustListEveryVariableUsed() throws {
+        let workspace = try TemporaryWorkspace()
+        try workspace.write("servers/a.yaml", manifest("a", "env: { T: \"${A_TOKEN}\", U: \"${A_URL:-x}\" }\nsecrets: [A_SECRET]"))
+        let load = workspace.load()
+        let missingFile = EnvExample.undocumented(load, workspace: Workspace(root: workspace.root, envName: nil))
+        #expect(missingFile.first?.message.hasPrefix("missing") == true)
+        try workspace.write(".env.example", "# doc\nA_TOKEN=\nOMNI_API_TOKENS=\n")
+        let problems = EnvExample.undocumented(load, workspace: Workspace(root: workspace.root, envName: nil))
+        #expect(
+            problems.map(\.message).map { $0.components(separatedBy: " is not").first ?? "" } == ["variable A_SECRET", "variable A_URL"])
+        #expect(problems.first?.position.line == 6)
+    }
+}
+
+@Suite struct PresentationTests {
+    @Test func matrixListsEveryServerWithMergedLimits() throws {
+        let text = manifest(
+            "a",
+            "homepage: https://a.dev\nenv: { T: \"${A_TOKEN}\", M: \"${A_MODE:-x}\" }\nsecrets: [A_TOKEN]\nscopes: [\"repo:read\"]\negress: [api.a.dev]"
+        )
+        let parsed = try #require(ManifestReader.read(Array(text.utf8), file: "a.yaml", stem: "a").0)
+        let other = try #require(
+            ManifestReader.read(Array(manifest("b", "description2: x").utf8), file: "b.yaml", stem: "b").0
+                ?? ManifestReader.read(Array(manifest("b", "limits: { rps: 0.5 }").utf8), file: "b.yaml", stem: "b").0)
+        let defaults = try parse("limits: { rps: 4 }\n")
+        let markdown = CapabilityMatrix.markdown([other, parsed], defaults: defaults)
+        let rows = markdown.split(separator: "\n").filter { $0.hasPrefix("| [") || $0.hasPrefix("| b") }
+        #expect(rows.count == 2)
+        #expect(
+            rows[0]
+                == "| [a](https://a.dev) | test server a | stdio | `A_TOKEN` *secret*, `A_MODE` | `repo:read` | `api.a.dev` | 4 rps, burst 20, 8 concurrent, 30s timeout |"
+        )
+        #expect(rows[1] == "| b | test server b | stdio | — | — | none | 0.5 rps, burst 20, 8 concurrent, 30s timeout |")
+    }
+
+    @Test func jsonSchemaCarriesTheSameRules() {
+        let document = JSONSchemaWriter.document(ManifestSchema.schema, id: "id", title: "t").rendered()
+        #expect(document.hasPrefix(#"{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"id","title":"t","type":"object""#))
+        #expect(document.contains(#""required":["name","description","transport"],"additionalProperties":false"#))
+        #expect(
+            document.contains(
+                #"{"if":{"properties":{"transport":{"const":"stdio"}},"required":["transport"]},"then":{"required":["command"],"properties":{"url":false}}}"#
+            ))
+        #expect(document.contains(StringFormat.hostPattern.pattern?.replacingOccurrences(of: "\\", with: "\\\\") ?? "∅"))
+        let config = JSONSchemaWriter.document(ConfigSchema.schema, id: "c", title: "c").rendered()
+        #expect(config.contains(#""enabled":{"type":"boolean""#))
+    }
+}
