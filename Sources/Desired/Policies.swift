@@ -112,7 +112,7 @@ public struct Policies: Sendable, Hashable {
             out.append(
                 Diagnostic(
                     at: at, path: SchemaValidator.join(path, "limits.burst"),
-                    "\(policies.limits.burst) is below limits.rps (\(policies.limits.rps)); a bucket smaller than one second of traffic rejects steady load",
+                    "\(policies.limits.burst) is below limits.rps (\(JSONValue.double(policies.limits.rps).rendered())); a bucket smaller than one second of traffic rejects steady load",
                     hint: "set burst to at least rps"))
         }
         return out

@@ -95,9 +95,14 @@ public enum StringFormat: Sendable, Hashable {
             return StringFormat.isURL(text)
                 ? nil : ("\"\(text)\" is not an http(s) URL", "write e.g. https://mcp.example.com/mcp")
         case .listenAddress:
-            return ListenAddress(text) == nil
-                ? ("\"\(text)\" is not HOST:PORT", "write e.g. 127.0.0.1:8765")
-                : nil
+            if ListenAddress(text) != nil { return nil }
+            // Right shape, impossible port: say so rather than "not HOST:PORT".
+            if let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), port > 65535,
+                ListenAddress(text[..<colon] + ":0") != nil
+            {
+                return ("port \(port) is out of range; it must be between 0 and 65535", nil)
+            }
+            return ("\"\(text)\" is not HOST:PORT", "write e.g. 127.0.0.1:8765")
         case .envName:
             return StringFormat.isIdentifier(text, allowLower: true)
                 ? nil : ("\"\(text)\" is not an environment variable name", "use letters, digits and _, not starting with a digit")

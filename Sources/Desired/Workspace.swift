@@ -118,7 +118,16 @@ public struct Workspace: Sendable {
     /// whole) and hands them to `decode`; an unreadable file is one error.
     private func readFile<T>(_ path: String, _ decode: ([UInt8]) -> (T?, [Diagnostic])) -> (T?, [Diagnostic]) {
         do {
-            return decode(try readBytes(path, max: limits.maxBytes + 1))
+            let bytes = try readBytes(path, max: limits.maxBytes + 1)
+            if bytes.count > limits.maxBytes {
+                // Only the first bytes were read; report the file's real size.
+                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? bytes.count
+                let at = SourcePosition(file: path, line: 1, column: 1)
+                return (
+                    nil, [Diagnostic(at: at, "file is \(size) bytes; the limit is \(limits.maxBytes) bytes", hint: YAMLParser.sizeHint)]
+                )
+            }
+            return decode(bytes)
         } catch {
             return (nil, [Diagnostic(at: .origin(path), "cannot read the file: \(error.localizedDescription)")])
         }

@@ -8,6 +8,8 @@ import CYAML
 /// well-formed UTF-8, one document per file, scalar and unique mapping keys, defined anchors,
 /// and no tags but the standard ones.
 public enum YAMLParser {
+    static let sizeHint = "a manifest is usually under 4 KiB; is this the right file?"
+
     public static func parse(
         _ bytes: [UInt8],
         file: String,
@@ -18,7 +20,7 @@ public enum YAMLParser {
             throw Diagnostic(
                 at: start,
                 "file is \(bytes.count) bytes; the limit is \(limits.maxBytes) bytes",
-                hint: "split large manifests; a manifest is usually under 4 KiB")
+                hint: sizeHint)
         }
         if let offset = firstInvalidUTF8Offset(bytes) {
             let (line, column) = lineAndColumn(of: offset, in: bytes)

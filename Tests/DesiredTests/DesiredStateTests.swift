@@ -62,7 +62,7 @@ import Testing
         #expect(
             summaries(diagnostics) == [
                 "1:46: defaults.health.timeout: 5s must be shorter than health.interval (5s)",
-                "1:78: defaults.limits.burst: 10 is below limits.rps (50.0); a bucket smaller than one second of traffic rejects steady load",
+                "1:78: defaults.limits.burst: 10 is below limits.rps (50); a bucket smaller than one second of traffic rejects steady load",
             ])
     }
 

@@ -1,0 +1,42 @@
+# Omni-MCP controller. `make run` and `make test` install what they need (scripts/setup.sh).
+SWIFT ?= swift
+VENV ?= .venv
+BIN := .build/debug/controller
+COVERAGE_GATES := Desired=90
+
+.PHONY: setup build run test lint validate bench docs clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+# The main job for now: validate the repository's own servers/ and config/.
+run: build
+	$(BIN) validate --env $${OMNI_ENV:-development}
+
+validate: build
+	$(BIN) validate
+
+test: setup
+	$(SWIFT) build --build-tests --enable-code-coverage
+	$(SWIFT) test --skip-build --enable-code-coverage 2>&1 | scripts/test-summary.sh
+	$(VENV)/bin/python scripts/coverage-gate.py $(COVERAGE_GATES)
+	CONTROLLER=$(BIN) $(VENV)/bin/python -m pytest -q Tests/differential
+
+lint: setup
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+	scripts/check-environment-reads.sh
+
+bench: setup
+	bench/validate.sh
+
+# Regenerates the committed artefacts that tests compare against.
+docs: build
+	$(BIN) matrix > docs/servers.md
+	$(BIN) schema --kind manifest > schema/manifest.schema.json
+	$(BIN) schema --kind config > schema/config.schema.json
+
+clean:
+	rm -rf .build $(VENV)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Fails when any source file other than Sources/Desired/Environment.swift reads the process
+# environment: every value a server sees must come from one snapshot (DESIGN.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+hits=$(grep -rnE 'ProcessInfo\.processInfo\.environment|\bgetenv\(|\benviron\b|setenv\(' Sources \
+  --include='*.swift' --include='*.c' --include='*.h' | grep -v '^Sources/Desired/Environment.swift:' || true)
+if [ -n "$hits" ]; then
+  echo "environment read outside Sources/Desired/Environment.swift:" >&2
+  echo "$hits" >&2
+  exit 1
+fi
+echo "environment reads: only in Sources/Desired/Environment.swift"
