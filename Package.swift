@@ -22,6 +22,7 @@ let package = Package(
             name: "CInotify",
             providers: [.apt(["libinotifytools0-dev"])]
         ),
+        .target(name: "CSystem"),
         .target(
             name: "Desired",
             dependencies: ["CYAML"],
@@ -36,6 +37,11 @@ let package = Package(
             name: "DesiredTests",
             dependencies: ["Desired"],
             exclude: ["Corpus"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CSystemTests",
+            dependencies: ["CSystem"],
             swiftSettings: strict
         ),
         .testTarget(

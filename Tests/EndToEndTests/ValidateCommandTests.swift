@@ -149,3 +149,18 @@ import Testing
         #expect(outcome.stdout.split(separator: "\n").filter { $0.hasPrefix("| [") }.count >= 24)
     }
 }
+
+@Suite struct DeploymentManifestTests {
+    /// The kustomize ConfigMap lists server files one by one; a new manifest must be added there too.
+    @Test func kustomizationShipsEveryServerManifest() throws {
+        let kustomization = String(
+            decoding: try Data(contentsOf: URL(fileURLWithPath: ControllerProcess.root + "/manifests/kubernetes/kustomization.yaml")),
+            as: UTF8.self)
+        let names = try FileManager.default.contentsOfDirectory(atPath: ControllerProcess.root + "/servers").filter {
+            $0.hasSuffix(".yaml")
+        }
+        for name in names {
+            #expect(kustomization.contains("- ../../servers/\(name)\n"), "\(name) missing from manifests/kubernetes/kustomization.yaml")
+        }
+    }
+}

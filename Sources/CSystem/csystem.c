@@ -1,0 +1,142 @@
+#define _GNU_SOURCE
+#include "csystem.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+struct omni_exec_status {
+    int step;
+    int error;
+};
+
+// In the child: report the failed step through the close-on-exec pipe and exit.
+// write(2) and _exit(2) are async-signal-safe; 127 is the shell's "command not found" status.
+static void fail(int status_fd, int step) {
+    struct omni_exec_status status = {step, errno};
+    ssize_t ignored = write(status_fd, &status, sizeof status);
+    (void)ignored;
+    _exit(127);
+}
+
+// Moves `fd` to `target` unless it is already there; a descriptor that is also needed at a
+// lower slot is dup'ed first so dup2 ordering cannot clobber it.
+static int place(int fd, int target) {
+    if (fd == target) {
+        // dup2(fd, fd) would keep FD_CLOEXEC if set; clear it explicitly.
+        int flags = fcntl(fd, F_GETFD);
+        return flags < 0 ? -1 : fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+    return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
+    int status_pipe[2];
+    // O_CLOEXEC: a successful execve closes the write end, so the parent's read returns 0.
+    if (pipe2(status_pipe, O_CLOEXEC) != 0) {
+        *step = OMNI_SPAWN_PIPE;
+        *error = errno;
+        return -1;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        *step = OMNI_SPAWN_FORK;
+        *error = errno;
+        close(status_pipe[0]);
+        close(status_pipe[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int status_fd = status_pipe[1];
+        close(status_pipe[0]);
+        // Own process group: stop() signals the whole group, grandchildren included.
+        if (setpgid(0, 0) != 0) fail(status_fd, OMNI_SPAWN_SETPGID);
+        // Die with the controller. The signal fires when the forking *thread* exits, so the
+        // Swift side forks from one thread that lives as long as the controller.
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(status_fd, OMNI_SPAWN_PDEATHSIG);
+        // If the controller died before prctl took effect, no signal will ever come.
+        if (getppid() != parent) {
+            errno = ESRCH;
+            fail(status_fd, OMNI_SPAWN_PARENT_GONE);
+        }
+        // Default dispositions (the controller ignores SIGPIPE; exec keeps "ignored")
+        // and an empty mask (a blocked mask is inherited through exec: corelibs-foundation #4772).
+        for (int sig = 1; sig < NSIG; sig++) {
+            if (sig == SIGKILL || sig == SIGSTOP) continue;
+            // glibc refuses its reserved real-time signals (32, 33) with EINVAL, yet one of them
+            // can arrive here ignored; the raw syscall resets those too.
+            if (signal(sig, SIG_DFL) == SIG_ERR) {
+                struct {
+                    void *handler;
+                    unsigned long flags;
+                    void *restorer;
+                    unsigned long mask;
+                } action = {SIG_DFL, 0, NULL, 0};
+                syscall(SYS_rt_sigaction, sig, &action, NULL, sizeof action.mask);
+            }
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        // Raise the three pipe ends above 2 first, so that placing one cannot overwrite another.
+        int in = fcntl(request->stdin_fd, F_DUPFD, 3);
+        int out = fcntl(request->stdout_fd, F_DUPFD, 3);
+        int err = fcntl(request->stderr_fd, F_DUPFD, 3);
+        if (in < 0 || out < 0 || err < 0) fail(status_fd, OMNI_SPAWN_DUP2);
+        if (place(in, 0) || place(out, 1) || place(err, 2)) fail(status_fd, OMNI_SPAWN_DUP2);
+        // Close everything else but the status pipe (close-on-exec, closed by execve itself),
+        // so no server inherits another's pipes or the controller's sockets.
+        if (status_fd > 3) syscall(SYS_close_range, 3, status_fd - 1, 0);
+        syscall(SYS_close_range, status_fd + 1, ~0U, 0);
+        if (request->cwd != NULL && chdir(request->cwd) != 0) fail(status_fd, OMNI_SPAWN_CHDIR);
+        execve(request->path, request->argv, request->envp);
+        fail(status_fd, OMNI_SPAWN_EXEC);
+    }
+    close(status_pipe[1]);
+    struct omni_exec_status status = {0, 0};
+    ssize_t got;
+    do {
+        got = read(status_pipe[0], &status, sizeof status);
+    } while (got < 0 && errno == EINTR);
+    close(status_pipe[0]);
+    if (got == (ssize_t)sizeof status) {
+        // The child failed before exec and has exited with 127; the caller reaps it.
+        *step = status.step;
+        *error = status.error;
+        return -pid;
+    }
+    *step = OMNI_SPAWN_OK;
+    *error = 0;
+    return pid;
+}
+
+int omni_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int omni_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
+void omni_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+int omni_count_open_fds(void) {
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir == NULL) return -1;
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (entry->d_name[0] != '.') count++;
+    }
+    closedir(dir);
+    return count - 1;  // the directory stream's own descriptor
+}

@@ -1,0 +1,52 @@
+// CSystem: the few syscalls Swift cannot make safely (fork/exec) or at all (prctl, pidfd_open,
+// close_range). Everything between fork and exec happens here, in C: after fork in a
+// multi-threaded process only async-signal-safe calls are allowed, and Swift's runtime
+// (allocation, locks, reference counting) is not async-signal-safe.
+#ifndef OMNI_CSYSTEM_H
+#define OMNI_CSYSTEM_H
+
+#include <sys/types.h>
+
+/// Which step of starting a child failed; reported with its errno through the exec pipe.
+typedef enum {
+    OMNI_SPAWN_OK = 0,
+    OMNI_SPAWN_PIPE = 1,      // creating the exec-status pipe
+    OMNI_SPAWN_FORK = 2,      // fork(2)
+    OMNI_SPAWN_SETPGID = 3,   // own process group
+    OMNI_SPAWN_PDEATHSIG = 4, // prctl(PR_SET_PDEATHSIG)
+    OMNI_SPAWN_PARENT_GONE = 5, // the controller died between fork and prctl
+    OMNI_SPAWN_DUP2 = 6,      // wiring stdin/stdout/stderr
+    OMNI_SPAWN_CHDIR = 7,     // the manifest's cwd
+    OMNI_SPAWN_EXEC = 8,      // execve(2): missing executable, permissions, bad format
+} omni_spawn_step;
+
+/// What to start. All pointers are owned by the caller and only read.
+typedef struct {
+    const char *path;         // executable, already resolved (no PATH search here)
+    char *const *argv;        // NULL-terminated
+    char *const *envp;        // NULL-terminated; exactly the child's environment
+    const char *cwd;          // NULL: inherit
+    int stdin_fd;             // child ends of the pipes, become 0, 1, 2
+    int stdout_fd;
+    int stderr_fd;
+} omni_spawn_request;
+
+/// Forks and execs `request`. Returns the child's pid on success. On failure `*step` and
+/// `*error` (an errno) say what failed, and the result is -1 when no child was created, or
+/// -pid when the child was created but failed before exec (it has exited; reap it). The child runs in its own process group, with an empty
+/// signal mask, default dispositions, PR_SET_PDEATHSIG(SIGKILL), and no descriptor but 0-2.
+pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error);
+
+/// pidfd_open(2) (Linux 5.3+): a descriptor that becomes readable when `pid` exits.
+int omni_pidfd_open(pid_t pid);
+
+/// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are re-parented to this process.
+int omni_set_child_subreaper(void);
+
+/// Ignores SIGPIPE in this process: a child closing its stdin must be an EPIPE, not a death.
+void omni_ignore_sigpipe(void);
+
+/// Number of open descriptors of this process (counts /proc/self/fd), or -1.
+int omni_count_open_fds(void);
+
+#endif
