@@ -18,7 +18,7 @@ import Testing
     ) -> (pid: pid_t, step: Int32, error: Int32) {
         let cArgv = argv.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup($0) } + [nil]
-        defer { (cArgv + cEnv).forEach { free($0) } }
+        defer { for pointer in cArgv + cEnv { free(pointer) } }
         var step: Int32 = 0
         var error: Int32 = 0
         let pid = path.withCString { cPath in
