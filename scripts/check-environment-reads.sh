@@ -3,7 +3,7 @@
 # environment: every value a server sees must come from one snapshot (DESIGN.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-hits=$(grep -rnE 'ProcessInfo\.processInfo\.environment|\bgetenv\(|\benviron\b|setenv\(' Sources \
+hits=$(grep -rnE 'ProcessInfo|getenv|\benviron\b|setenv\(|unsetenv' Sources \
   --include='*.swift' --include='*.c' --include='*.h' | grep -v '^Sources/Desired/Environment.swift:' || true)
 if [ -n "$hits" ]; then
   echo "environment read outside Sources/Desired/Environment.swift:" >&2

@@ -10,11 +10,15 @@ struct DiagnosticRenderer {
     mutating func text(_ diagnostic: Diagnostic) -> String {
         var out = diagnostic.description
         let position = diagnostic.position
-        if position.line > 0, let source = sourceLine(position.file, position.line) {
+        if position.line > 0, let line = sourceLine(position.file, position.line) {
+            // Show at most 120 characters around the column, so a 1 MiB line stays readable.
+            let skip = max(0, position.column - 80)
+            let source = (skip > 0 ? "…" : "") + line.dropFirst(skip).prefix(120)
+            let column = position.column - skip + (skip > 0 ? 1 : 0)
             let number = String(position.line)
             let gutter = String(repeating: " ", count: number.count)
             // Tabs are kept in the caret line so it lines up under the same text.
-            let lead = source.prefix(max(0, position.column - 1)).map { $0 == "\t" ? "\t" : " " }.joined()
+            let lead = source.prefix(max(0, column - 1)).map { $0 == "\t" ? "\t" : " " }.joined()
             out += "\n \(number) | \(source)\n \(gutter) | \(lead)^"
         }
         if let hint = diagnostic.hint {
@@ -60,10 +64,9 @@ struct DiagnosticRenderer {
     private mutating func sourceLine(_ file: String, _ line: Int) -> Substring? {
         if lines[file] == nil {
             guard let data = FileManager.default.contents(atPath: file), data.count <= 1 << 20 else { return nil }
-            lines[file] = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            lines[file] = String(decoding: data, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         }
         guard let all = lines[file], line <= all.count else { return nil }
-        let text = all[line - 1]
-        return text.hasSuffix("\r") ? text.dropLast() : text
+        return all[line - 1]
     }
 }

@@ -26,13 +26,17 @@ public enum ByteSize {
     public static func parse(_ text: String) -> Int64? {
         let digits = text.prefix { $0.isASCIIDigit }
         guard (1...12).contains(digits.count), let value = Int64(digits) else { return nil }
+        let shift: Int64
         switch text.dropFirst(digits.count) {
-        case "B": return value
-        case "KiB": return value << 10
-        case "MiB": return value << 20
-        case "GiB": return value << 30
+        case "B": shift = 0
+        case "KiB": shift = 10
+        case "MiB": shift = 20
+        case "GiB": shift = 30
         default: return nil
         }
+        // `<<` drops overflowing bits silently; 17179869184GiB must not become 0.
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: 1 << shift)
+        return overflow ? nil : bytes
     }
 }
 

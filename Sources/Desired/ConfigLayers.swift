@@ -34,10 +34,44 @@ public enum ConfigLayers {
                 merged = override.merged(over: merged)
             }
         }
+        diagnostics += interpolationProblems(merged, environment: environment)
         if let defaults = merged["defaults"] {
             diagnostics += Policies.crossFieldProblems(defaults, path: "defaults")
         }
         if diagnostics.hasErrors { return (nil, diagnostics) }
         return (ControllerConfig(node: merged, environment: environment), diagnostics)
+    }
+
+    /// The config strings that may hold `${VAR}`, by key path.
+    static let interpolatedPaths = [["audit", "path"], ["otel", "endpoint"]]
+
+    /// Every `${VAR}` the merged config reads, with where.
+    static func variables(_ merged: YAMLNode) -> [(name: String, position: SourcePosition)] {
+        interpolatedPaths.flatMap { path -> [(name: String, position: SourcePosition)] in
+            guard let node = path.reduce(Optional(merged), { $0?[$1] }), let text = node.text,
+                let parsed = Interpolation.parse(text).ok
+            else { return [] }
+            return parsed.variables.map { ($0, node.position) }
+        }
+    }
+
+    /// Variables that are missing, and an endpoint that does not resolve to a URL.
+    private static func interpolationProblems(_ merged: YAMLNode, environment: Environment) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        for path in interpolatedPaths {
+            guard let node = path.reduce(Optional(merged), { $0?[$1] }), let text = node.text,
+                let parsed = Interpolation.parse(text).ok
+            else { continue }
+            let key = path.joined(separator: ".")
+            switch parsed.resolve(environment) {
+            case .failure(let missing):
+                out.append(Diagnostic(at: node.position, path: key, "needs \(missing.names.joined(separator: ", ")), which is not set"))
+            case .success(let value) where path == ["otel", "endpoint"] && StringFormat.url.check(value) != nil:
+                out.append(Diagnostic(at: node.position, path: key, "resolves to \"\(value)\", which is not an http(s) URL"))
+            case .success:
+                break
+            }
+        }
+        return out
     }
 }

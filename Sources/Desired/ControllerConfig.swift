@@ -34,6 +34,14 @@ public struct ControllerConfig: Sendable, Hashable {
     /// `features.<name>.enabled` after `OMNI_FEATURE_<NAME>` overrides, with where each value came from.
     public var features: [String: FeatureSwitch]
 
+    /// Every `${VAR}` the config reads (for the `.env.example` rule), with where.
+    public var variables: [Variable]
+
+    public struct Variable: Sendable, Hashable {
+        public var name: String
+        public var position: SourcePosition
+    }
+
     /// One server's switch and its origin (`config/development.yaml:4:14` or `OMNI_FEATURE_TIME`).
     public struct FeatureSwitch: Sendable, Hashable {
         public var enabled: Bool
@@ -74,6 +82,7 @@ public struct ControllerConfig: Sendable, Hashable {
             features[pair.key] = FeatureSwitch(enabled: enabled, position: at)
         }
         self.features = features
+        variables = ConfigLayers.variables(node).map { Variable(name: $0.name, position: $0.position) }
     }
 }
 

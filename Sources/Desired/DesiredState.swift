@@ -33,7 +33,15 @@ public struct DesiredState: Sendable, Hashable {
                 continue
             }
             let merged = manifest.policies.merged(over: config.defaults)
-            let problems = Policies.crossFieldProblems(merged)
+            // A rule broken by a manifest together with a default is the manifest's problem:
+            // report it there, and say where the other value came from.
+            let problems = Policies.crossFieldProblems(merged).map { problem -> Diagnostic in
+                guard problem.position.file != manifest.file else { return problem }
+                let section = String(problem.path.prefix { $0 != "." })
+                let at = manifest.policies.pair(section)?.keyPosition ?? SourcePosition(file: manifest.file, line: 1, column: 1)
+                return Diagnostic(
+                    at: at, path: problem.path, problem.message, hint: "the other value is the default from \(problem.position)")
+            }
             diagnostics += problems
             if problems.hasErrors { continue }
             byName[manifest.name] = manifest

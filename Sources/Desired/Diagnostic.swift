@@ -44,10 +44,23 @@ extension [Diagnostic] {
     /// True when at least one diagnostic is an error (warnings do not fail validation).
     public var hasErrors: Bool { contains { $0.severity == .error } }
 
-    /// Sorted by position, duplicates removed (a bad default is reported once, not per server).
-    public func normalized() -> [Diagnostic] {
+    /// Sorted by position, duplicates removed (a bad default is reported once, not per server),
+    /// and at most `maxPerFile` per file followed by one "N more" line, so that a hostile file
+    /// cannot turn into gigabytes of output.
+    public func normalized(maxPerFile: Int = 50) -> [Diagnostic] {
         var seen = Set<Diagnostic>()
-        return filter { seen.insert($0).inserted }
+        let sorted = filter { seen.insert($0).inserted }
             .sorted { ($0.position, $0.path, $0.message) < ($1.position, $1.path, $1.message) }
+        var perFile: [String: Int] = [:]
+        var out: [Diagnostic] = []
+        for diagnostic in sorted {
+            let count = perFile[diagnostic.position.file, default: 0]
+            perFile[diagnostic.position.file] = count + 1
+            if count < maxPerFile { out.append(diagnostic) }
+        }
+        for (file, count) in perFile.sorted(by: { $0.key < $1.key }) where count > maxPerFile {
+            out.append(Diagnostic(at: .origin(file), "\(count - maxPerFile) more problems in this file are not shown"))
+        }
+        return out
     }
 }

@@ -23,7 +23,7 @@ public struct DotEnvFile: Sendable, Hashable {
         var values: [(String, String)] = []
         var lines: [String: Int] = [:]
         var diagnostics: [Diagnostic] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let number = index + 1
             var line = raw.trimmingWhitespace()[...]
             if line.isEmpty || line.hasPrefix("#") { continue }

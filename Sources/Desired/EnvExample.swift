@@ -7,6 +7,7 @@ public enum EnvExample {
         var used: [(String, SourcePosition)] = load.manifests.flatMap(\.variables)
         if let config = load.state?.config {
             used.append((config.tokensEnv, .origin(workspace.display("config"))))
+            used += config.variables.map { ($0.name, $0.position) }
         }
         guard let text = try? workspace.readText(path) else {
             return [Diagnostic(at: .origin(path), "missing: every variable the manifests and config read must be listed here")]

@@ -6,14 +6,14 @@ public struct Interpolation: Sendable, Hashable {
     public enum Segment: Sendable, Hashable {
         case literal(String)
         /// `${name}` (default nil) or `${name:-default}`: the default applies when the
-        /// variable is unset or empty, as in a POSIX shell.
+        /// variable is unset or empty, as in a POSIX shell; without one, unset or empty is missing.
         case variable(name: String, default: String?)
     }
 
     public var segments: [Segment]
 
     /// The JSON Schema pattern equivalent to `parse` succeeding.
-    public static let pattern = "^(?:[^$]|\\$\\$|\\$\\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\\})*$"
+    public static let pattern = "^(?:[^$]|\\$\\$|\\$\\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}${]*)?\\})*$"
 
     /// Splits `text` into literals and variables, or says what is wrong.
     public static func parse(_ text: String) -> Result<Interpolation, InterpolationError> {
@@ -42,6 +42,12 @@ public struct Interpolation: Sendable, Hashable {
                 fallback = String(body[separator.upperBound...])
             } else {
                 name = body
+            }
+            if let fallback, fallback.contains("$") || fallback.contains("{") {
+                return .failure(
+                    InterpolationError(
+                        message: "the default in \"${\(body)}\" holds $ or {", hint: "defaults are plain text; nested ${} is not supported")
+                )
             }
             guard StringFormat.isIdentifier(String(name), allowLower: true) else {
                 return .failure(
@@ -88,7 +94,9 @@ public struct Interpolation: Sendable, Hashable {
                     out += value
                 } else if let fallback {
                     out += fallback
-                } else if environment[name] == nil {
+                } else {
+                    // Unset and empty are the same: `cp .env.example .env` leaves every value empty,
+                    // and a server must not start with an empty credential.
                     missing.append(name)
                 }
             }

@@ -52,7 +52,7 @@ public enum JSONSchemaWriter {
             } else if interpolated {
                 // Either the format itself, or text with a ${VAR} whose value is checked once resolved.
                 pairs.append(("pattern", .string(Interpolation.pattern)))
-                pairs.append(("anyOf", [.object(string(format)), .object([("pattern", "\\$\\{")])]))
+                pairs.append(("anyOf", [.object(string(format)), .object([("pattern", "(^|[^$])(\\$\\$)*\\$\\{")])]))
             } else {
                 pairs += string(format)
             }

@@ -12,7 +12,12 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         else { return nil }
         if host.hasPrefix("[") && host.hasSuffix("]") {
             host = host.dropFirst().dropLast()
-            guard !host.isEmpty, host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+            guard !host.isEmpty,
+                host.utf8.allSatisfy({
+                    StringFormat.isAlphanumeric($0) && !(0x47...0x5A).contains($0) && !(0x67...0x7A).contains($0) || $0 == UInt8(ascii: ":")
+                        || $0 == UInt8(ascii: ".")
+                })
+            else { return nil }
         } else {
             guard !host.isEmpty,
                 host.utf8.allSatisfy({ StringFormat.isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
@@ -22,9 +27,12 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = number
     }
 
-    /// True for 127.0.0.0/8, ::1 and localhost: where no token is required.
+    /// True for 127.0.0.0/8 (a real dotted quad), ::1 and localhost: where no token is required.
     public var isLoopback: Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets.first == "127" else { return false }
+        return octets.allSatisfy { $0.count <= 3 && $0.allSatisfy(\.isASCIIDigit) && (Int($0) ?? 256) <= 255 }
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

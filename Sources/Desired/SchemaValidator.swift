@@ -73,6 +73,11 @@ public enum SchemaValidator {
             case .int(let number)?: value = number
             case .double(let number)? where number.isFinite && number == number.rounded() && abs(number) < 1e15:
                 value = Int(number)
+            case .double(let number)? where !number.isFinite || number == number.rounded():
+                return out.append(
+                    Diagnostic(
+                        at: node.position, path: path,
+                        "\(node.text ?? "") is out of range; it must be between \(range.lowerBound) and \(range.upperBound)"))
             default:
                 return out.append(typeError(node, path, expected: "a whole number"))
             }
@@ -87,6 +92,12 @@ public enum SchemaValidator {
             switch node.scalar {
             case .int(let number)?: value = Double(number)
             case .double(let number)? where number.isFinite: value = number
+            case .double(let number)? where number.isInfinite:
+                return out.append(
+                    Diagnostic(
+                        at: node.position, path: path,
+                        "\(node.text ?? "") is out of range; it must be between \(format(range.lowerBound)) and \(format(range.upperBound))"
+                    ))
             default: return out.append(typeError(node, path, expected: "a number"))
             }
             if !range.contains(value) {

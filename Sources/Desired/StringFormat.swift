@@ -40,7 +40,7 @@ public enum StringFormat: Sendable, Hashable {
         case .percent: "^(100|[1-9][0-9]?)%$"
         case .hostPattern:
             "^(\\*\\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:[0-9]{1,5})?$"
-        case .url: "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s]*)?$"
+        case .url: "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$"
         case .listenAddress: "^([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$"
         case .envName: "^[A-Za-z_][A-Za-z0-9_]*$"
         case .variableName: "^[A-Z_][A-Z0-9_]*$"
@@ -147,7 +147,9 @@ public enum StringFormat: Sendable, Hashable {
             let port = hostPart[1]
             guard (1...5).contains(port.count), port.allSatisfy(\.isASCIIDigit) else { return false }
         }
-        return !path.unicodeScalars.contains { $0.properties.isWhitespace }
+        // Printable ASCII only, the same set as the pattern's [!-~]: Unicode's idea of
+        // whitespace differs between Swift, ECMA-262 and Python, so none of it is allowed.
+        return path.utf8.allSatisfy { (0x21...0x7E).contains($0) }
     }
 
     static func isAlphanumeric(_ byte: UInt8) -> Bool {

@@ -73,14 +73,18 @@ public struct YAMLNode: Sendable, Hashable {
         guard case .mapping(let top) = kind, case .mapping(var result) = base.kind else {
             return self
         }
+        // An index by key keeps the merge linear in the size of both maps.
+        var index: [String: Int] = [:]
+        for (position, pair) in result.enumerated() { index[pair.key] = position }
         for pair in top {
-            if let index = result.firstIndex(where: { $0.key == pair.key }) {
+            if let index = index[pair.key] {
                 result[index] = YAMLPair(
                     key: pair.key,
                     keyPosition: pair.keyPosition,
                     value: pair.value.merged(over: result[index].value)
                 )
             } else {
+                index[pair.key] = result.count
                 result.append(pair)
             }
         }

@@ -68,11 +68,22 @@ public enum YAMLParser {
 
 /// Turns libyaml events into a tree; one frame per open collection.
 private struct TreeBuilder {
-    private enum Frame {
-        case sequence(items: [YAMLNode], at: SourcePosition, anchor: String?)
-        case mapping(
-            pairs: [YAMLPair], key: (String, SourcePosition)?, seen: [String: SourcePosition],
-            at: SourcePosition, anchor: String?)
+    /// A class so that appending to an open collection mutates in place: an enum payload
+    /// bound with `var` is a copy, which made every append copy the whole array (quadratic).
+    private final class Frame {
+        let isMapping: Bool
+        let start: SourcePosition
+        let anchor: String?
+        var items: [YAMLNode] = []
+        var pairs: [YAMLPair] = []
+        var key: (String, SourcePosition)?
+        var seen: [String: SourcePosition] = [:]
+
+        init(isMapping: Bool, start: SourcePosition, anchor: String?) {
+            self.isMapping = isMapping
+            self.start = start
+            self.anchor = anchor
+        }
     }
 
     let file: String
@@ -119,21 +130,15 @@ private struct TreeBuilder {
         case YAML_SEQUENCE_START_EVENT:
             let start = event.data.sequence_start
             try checkCollectionTag(start.tag, allowed: "tag:yaml.org,2002:seq", at: at)
-            try push(.sequence(items: [], at: at, anchor: start.anchor.map { string($0) }), at: at)
+            try push(Frame(isMapping: false, start: at, anchor: start.anchor.map { string($0) }), at: at)
         case YAML_MAPPING_START_EVENT:
             let start = event.data.mapping_start
             try checkCollectionTag(start.tag, allowed: "tag:yaml.org,2002:map", at: at)
-            try push(
-                .mapping(pairs: [], key: nil, seen: [:], at: at, anchor: start.anchor.map { string($0) }),
-                at: at)
+            try push(Frame(isMapping: true, start: at, anchor: start.anchor.map { string($0) }), at: at)
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             guard let frame = stack.popLast() else { return false }
-            switch frame {
-            case .sequence(let items, let start, let anchor):
-                try add(YAMLNode(.sequence(items), at: start), anchor: anchor)
-            case .mapping(let pairs, _, _, let start, let anchor):
-                try add(YAMLNode(.mapping(pairs), at: start), anchor: anchor)
-            }
+            let kind: YAMLNode.Kind = frame.isMapping ? .mapping(frame.pairs) : .sequence(frame.items)
+            try add(YAMLNode(kind, at: frame.start), anchor: frame.anchor)
         case YAML_ALIAS_EVENT:
             let name = string(event.data.alias.anchor)
             guard let target = anchors[name] else {
@@ -164,32 +169,29 @@ private struct TreeBuilder {
 
     private mutating func add(_ node: YAMLNode, anchor: String?) throws(Diagnostic) {
         if let anchor { anchors[anchor] = node }
-        guard let top = stack.popLast() else {
+        guard let top = stack.last else {
             root = node
             return
         }
-        switch top {
-        case .sequence(var items, let start, let anchor):
-            items.append(node)
-            stack.append(.sequence(items: items, at: start, anchor: anchor))
-        case .mapping(var pairs, let key, var seen, let start, let anchor):
-            if let (name, keyAt) = key {
-                pairs.append(YAMLPair(key: name, keyPosition: keyAt, value: node))
-                stack.append(.mapping(pairs: pairs, key: nil, seen: seen, at: start, anchor: anchor))
-                return
-            }
-            guard case .scalar(let name, _) = node.kind else {
-                throw Diagnostic(at: node.position, "mapping keys must be plain text, not a list or a map")
-            }
-            if let first = seen[name] {
-                throw Diagnostic(
-                    at: node.position, "duplicate key \"\(name)\" (first defined at line \(first.line))",
-                    hint: "remove one of them; YAML does not merge repeated keys")
-            }
-            seen[name] = node.position
-            stack.append(
-                .mapping(pairs: pairs, key: (name, node.position), seen: seen, at: start, anchor: anchor))
+        guard top.isMapping else {
+            top.items.append(node)
+            return
         }
+        if let (name, keyAt) = top.key {
+            top.pairs.append(YAMLPair(key: name, keyPosition: keyAt, value: node))
+            top.key = nil
+            return
+        }
+        guard case .scalar(let name, _) = node.kind else {
+            throw Diagnostic(at: node.position, "mapping keys must be plain text, not a list or a map")
+        }
+        if let first = top.seen[name] {
+            throw Diagnostic(
+                at: node.position, "duplicate key \"\(name)\" (first defined at line \(first.line))",
+                hint: "remove one of them; YAML does not merge repeated keys")
+        }
+        top.seen[name] = node.position
+        top.key = (name, node.position)
     }
 
     private func checkCollectionTag(

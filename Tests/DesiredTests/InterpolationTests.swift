@@ -11,14 +11,15 @@ import Testing
         #expect(try resolve("${X:-fallback}").get() == "fallback")
         #expect(try resolve("${X:-fallback}", ["X": ""]).get() == "fallback")
         #expect(try resolve("${X:-}").get() == "")
+        #expect(try resolve("${X:-a}}", [:]).get() == "a}")
         #expect(try resolve("$$HOME and $${X}").get() == "$HOME and ${X}")
         #expect(try resolve("${X:-a:b}", ["X": "set"]).get() == "set")
         #expect(try resolve("plain").get() == "plain")
     }
 
-    @Test func unsetWithoutDefaultIsMissingButEmptyIsSet() throws {
+    @Test func unsetOrEmptyWithoutDefaultIsMissing() throws {
         #expect(try resolve("${A}${B}${A}", [:]) == .failure(MissingVariables(names: ["A", "B", "A"])))
-        #expect(try resolve("x${A}", ["A": ""]).get() == "x")
+        #expect(try resolve("x${A}", ["A": ""]) == .failure(MissingVariables(names: ["A"])), "empty counts as missing")
     }
 
     @Test func requiredAndAllVariablesAreListed() throws {
@@ -34,6 +35,7 @@ import Testing
         ("${X", "unterminated ${ in \"${X\""), ("${}", "\"${}\" is not a variable reference"),
         ("${X-y}", "\"${X-y}\" is not a variable reference"), ("${1X}", "\"${1X}\" is not a variable reference"),
         ("${X:?err}", "\"${X:?err}\" is not a variable reference"),
+        ("${A:-${B}}", "the default in \"${A:-${B}\" holds $ or {"),
     ])
     func malformedReferencesAreErrors(text: String, message: String) {
         guard case .failure(let error) = Interpolation.parse(text) else {

@@ -129,3 +129,64 @@ import Testing
         #expect(config.contains(#""enabled":{"type":"boolean""#))
     }
 }
+
+@Suite struct ReviewRegressionTests {
+    /// A `.env` saved with CRLF endings was read as one long line: the token swallowed the next
+    /// variable and the feature switch after it was lost.
+    @Test func dotEnvWithCRLFEndingsReadsEveryLine() {
+        let (file, diagnostics) = DotEnvFile.parse("A=abc\r\nB=true\r\n", file: ".env")
+        #expect(diagnostics.isEmpty)
+        #expect(file.values.map(\.0) == ["A", "B"])
+        #expect(file.values.first?.1 == "abc")
+    }
+
+    /// `${VAR}` in config that is unset fell back to the built-in value without a word.
+    @Test func configInterpolationNeedsItsVariables() throws {
+        let layer = try parse("audit: { path: \"${AUDIT_DIR}/a\" }\notel: { endpoint: \"${OTEL_URL}\" }\n")
+        let (config, diagnostics) = ConfigLayers.merge([layer], environment: Environment(["OTEL_URL": "nope"]))
+        #expect(config == nil)
+        #expect(
+            summaries(diagnostics) == [
+                "1:16: audit.path: needs AUDIT_DIR, which is not set",
+                "2:19: otel.endpoint: resolves to \"nope\", which is not an http(s) URL",
+            ])
+        let (ok, _) = ConfigLayers.merge([layer], environment: Environment(["OTEL_URL": "http://127.0.0.1:4318", "AUDIT_DIR": "var"]))
+        #expect(ok?.auditPath == "var/a")
+        #expect(ok?.variables.map(\.name) == ["AUDIT_DIR", "OTEL_URL"])
+    }
+
+    /// A manifest that breaks a rule together with a default was reported at the default, in config.
+    @Test func crossFieldProblemsCausedByAManifestAreReportedInIt() throws {
+        let workspace = try TemporaryWorkspace()
+        try workspace.write("config/default.yaml", "defaults: { health: { timeout: 5s } }\n")
+        try workspace.write("servers/a.yaml", manifest("a", "health: { interval: 2s }"))
+        let load = workspace.load()
+        let problem = try #require(load.diagnostics.first)
+        #expect(problem.position.file.hasSuffix("servers/a.yaml"))
+        #expect(problem.position.line == 5)
+        #expect(problem.hint?.contains("config/default.yaml:1:32") == true)
+    }
+
+    /// 20,000 repeated items produced 20,000 diagnostics, each printing the whole line.
+    @Test func diagnosticsAreCappedPerFile() throws {
+        let workspace = try TemporaryWorkspace()
+        try workspace.write("servers/a.yaml", manifest("a", "scopes: [" + Array(repeating: "x", count: 500).joined(separator: ",") + "]"))
+        let load = workspace.load()
+        #expect(load.diagnostics.count == 51)
+        #expect(load.diagnostics.last?.message == "449 more problems in this file are not shown")
+    }
+
+    /// Appending to an open collection copied it each time; a long list must parse in linear time.
+    @Test func longCollectionsParse() throws {
+        let items = (0..<50_000).map(String.init).joined(separator: ",")
+        #expect(try parse("a: [\(items)]\n")["a"]?.items?.count == 50_000)
+    }
+
+    @Test func sizesThatOverflowAreInvalidAndLoopbackIsARealAddress() {
+        #expect(ByteSize.parse("17179869184GiB") == nil)
+        #expect(ListenAddress("127.evil.example.com:80")?.isLoopback == false)
+        #expect(ListenAddress("127.0.0.9:80")?.isLoopback == true)
+        #expect(ListenAddress("[１]:80") == nil)
+        #expect(StringFormat.url.check("https://x.com/a\u{FEFF}b") != nil)
+    }
+}

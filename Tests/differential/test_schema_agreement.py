@@ -33,6 +33,8 @@ class CoreLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise yaml.constructor.ConstructorError(None, None, "mapping keys must be scalars", key_node.start_mark)
+            # The controller's keys are always text: `123:` is the key "123", not a number.
+            key_node.tag = "tag:yaml.org,2002:str"
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
@@ -51,9 +53,26 @@ CoreLoader.add_implicit_resolver(
 CoreLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
 
 
+# Decimal only, as the controller reads them: PyYAML would take `0144` as octal.
+CoreLoader.add_constructor("tag:yaml.org,2002:int", lambda loader, node: int(loader.construct_scalar(node), 10))
+
+
+def ecma_pattern(validator, pattern, instance, schema):
+    """`pattern` with ECMA-262 semantics for `$`: the end of the text, where Python's `$` also
+    matches before a final newline (so "api.github.com\\n" would pass)."""
+    if not validator.is_type(instance, "string"):
+        return
+    python = pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
+    if not re.search(python, instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+ECMAValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": ecma_pattern})
+
+
 def schema(kind):
     out = subprocess.run([CONTROLLER, "schema", "--kind", kind], check=True, capture_output=True, text=True).stdout
-    return jsonschema.Draft202012Validator(json.loads(out))
+    return ECMAValidator(json.loads(out))
 
 
 VALIDATORS = {}
