@@ -102,9 +102,7 @@ import Testing
             "homepage: https://a.dev\nenv: { T: \"${A_TOKEN}\", M: \"${A_MODE:-x}\" }\nsecrets: [A_TOKEN]\nscopes: [\"repo:read\"]\negress: [api.a.dev]"
         )
         let parsed = try #require(ManifestReader.read(Array(text.utf8), file: "a.yaml", stem: "a").0)
-        let other = try #require(
-            ManifestReader.read(Array(manifest("b", "description2: x").utf8), file: "b.yaml", stem: "b").0
-                ?? ManifestReader.read(Array(manifest("b", "limits: { rps: 0.5 }").utf8), file: "b.yaml", stem: "b").0)
+        let other = try #require(ManifestReader.read(Array(manifest("b", "limits: { rps: 0.5 }").utf8), file: "b.yaml", stem: "b").0)
         let defaults = try parse("limits: { rps: 4 }\n")
         let markdown = CapabilityMatrix.markdown([other, parsed], defaults: defaults)
         let rows = markdown.split(separator: "\n").filter { $0.hasPrefix("| [") || $0.hasPrefix("| b") }
