@@ -41,10 +41,9 @@ enum CommandRouter {
         }
     }
 
-    /// `--root` and `--env` (default `$OMNI_ENV`, read through `Environment`).
-    static func workspace(_ arguments: inout Arguments, environment: Environment) throws(Arguments.Problem) -> Workspace {
-        let root = try arguments.option("--root") ?? "."
-        let envName = try arguments.option("--env") ?? environment["OMNI_ENV"]
-        return Workspace(root: root, envName: envName)
+    /// The workspace named by `--root` (default `.`) and `--env` (default `$OMNI_ENV`, which
+    /// `Workspace` reads from the environment or `.env`).
+    static func workspace(_ arguments: inout Arguments) throws(Arguments.Problem) -> Workspace {
+        Workspace(root: try arguments.option("--root") ?? ".", envName: try arguments.option("--env"))
     }
 }

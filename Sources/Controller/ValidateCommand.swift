@@ -4,13 +4,9 @@ import Desired
 enum ValidateCommand {
     static func run(_ arguments: inout Arguments) throws(Arguments.Problem) -> Int32 {
         let format = try arguments.choice("--format", ["text", "json", "github"], default: "text")
-        let root = try arguments.option("--root") ?? "."
-        let envOption = try arguments.option("--env")
+        let workspace = try CommandRouter.workspace(&arguments)
         try arguments.finish()
-        let process = Environment.process()
-        let (environment, _) = Workspace(root: root, envName: nil).environment(process)
-        let workspace = Workspace(root: root, envName: envOption ?? environment["OMNI_ENV"])
-        let load = workspace.load(process)
+        let load = workspace.load(Environment.process())
         let diagnostics = (load.diagnostics + EnvExample.undocumented(load, workspace: workspace)).normalized()
         let errors = diagnostics.filter { $0.severity == .error }.count
         let warnings = diagnostics.count - errors

@@ -45,23 +45,25 @@ public enum ConfigLayers {
     /// The config strings that may hold `${VAR}`, by key path.
     static let interpolatedPaths = [["audit", "path"], ["otel", "endpoint"]]
 
-    /// Every `${VAR}` the merged config reads, with where.
-    static func variables(_ merged: YAMLNode) -> [(name: String, position: SourcePosition)] {
-        interpolatedPaths.flatMap { path -> [(name: String, position: SourcePosition)] in
+    /// The interpolated strings present in `merged`, parsed, with their nodes.
+    private static func interpolated(_ merged: YAMLNode) -> [(path: [String], node: YAMLNode, text: Interpolation)] {
+        interpolatedPaths.compactMap { path in
             guard let node = path.reduce(Optional(merged), { $0?[$1] }), let text = node.text,
                 let parsed = Interpolation.parse(text).ok
-            else { return [] }
-            return parsed.variables.map { ($0, node.position) }
+            else { return nil }
+            return (path, node, parsed)
         }
+    }
+
+    /// Every `${VAR}` the merged config reads, with where.
+    static func variables(_ merged: YAMLNode) -> [(name: String, position: SourcePosition)] {
+        interpolated(merged).flatMap { entry in entry.text.variables.map { ($0, entry.node.position) } }
     }
 
     /// Variables that are missing, and an endpoint that does not resolve to a URL.
     private static func interpolationProblems(_ merged: YAMLNode, environment: Environment) -> [Diagnostic] {
         var out: [Diagnostic] = []
-        for path in interpolatedPaths {
-            guard let node = path.reduce(Optional(merged), { $0?[$1] }), let text = node.text,
-                let parsed = Interpolation.parse(text).ok
-            else { continue }
+        for (path, node, parsed) in interpolated(merged) {
             let key = path.joined(separator: ".")
             switch parsed.resolve(environment) {
             case .failure(let missing):

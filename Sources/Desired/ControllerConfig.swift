@@ -48,17 +48,11 @@ public struct ControllerConfig: Sendable, Hashable {
         public var position: SourcePosition
     }
 
-    /// Reads a merged config node that passed `ConfigSchema` validation.
+    /// Reads a config node that passed `ConfigSchema` validation and was merged over the
+    /// built-in layer (so every key is present; the literals below only keep the init total).
     init(node: YAMLNode, environment: Environment) {
-        let base = BuiltinConfig.node
         func value(_ path: String...) -> YAMLNode? {
-            var current: YAMLNode? = node
-            var fallback: YAMLNode? = base
-            for key in path {
-                current = current?[key]
-                fallback = fallback?[key]
-            }
-            return current ?? fallback
+            path.reduce(Optional(node)) { $0?[$1] }
         }
         listen = value("listen")?.text.flatMap(ListenAddress.init) ?? ListenAddress.fallback
         tokensEnv = value("auth", "tokens_env")?.text ?? "OMNI_API_TOKENS"

@@ -50,7 +50,7 @@ public struct DesiredState: Sendable, Hashable {
                 skipped[manifest.name] = .disabled
                 continue
             }
-            switch ServerResolver.resolve(manifest, defaults: config.defaults, environment: environment) {
+            switch ServerResolver.resolve(manifest, policies: Policies(node: merged), environment: environment) {
             case .ready(let spec): servers[manifest.name] = spec
             case .skipped(let reason, let problems):
                 skipped[manifest.name] = reason

@@ -75,11 +75,6 @@ public struct Interpolation: Sendable, Hashable {
         segments.compactMap { if case .variable(let name, _) = $0 { name } else { nil } }
     }
 
-    /// Names referenced without a default: these must be set (non-empty) for the value to resolve.
-    public var requiredVariables: [String] {
-        segments.compactMap { if case .variable(let name, nil) = $0 { name } else { nil } }
-    }
-
     /// The text with variables substituted, or the names that are unset and have no default.
     public func resolve(_ environment: Environment) -> Result<String, MissingVariables> {
         var out = ""

@@ -19,8 +19,14 @@ public struct Manifest: Sendable, Hashable {
     public var command: [Text]
     public var url: Text?
     public var cwd: Text?
+    /// One child environment variable as written.
+    public struct EnvVar: Sendable, Hashable {
+        public var name: String
+        public var value: Text
+    }
+
     /// Child environment in file order.
-    public var env: [(name: String, value: Text)]
+    public var env: [EnvVar]
     public var secrets: [String]
     /// Where each of `secrets` was written.
     public var secretPositions: [SourcePosition]
@@ -38,20 +44,5 @@ public struct Manifest: Sendable, Hashable {
             out += text.interpolation.variables.map { ($0, text.position) }
         }
         return out
-    }
-
-    public static func == (lhs: Manifest, rhs: Manifest) -> Bool {
-        lhs.name == rhs.name && lhs.description == rhs.description && lhs.homepage == rhs.homepage
-            && lhs.transport == rhs.transport && lhs.command == rhs.command && lhs.url == rhs.url
-            && lhs.cwd == rhs.cwd && lhs.env.map(\.name) == rhs.env.map(\.name)
-            && lhs.env.map(\.value) == rhs.env.map(\.value) && lhs.secrets == rhs.secrets
-            && lhs.scopes == rhs.scopes && lhs.egress == rhs.egress && lhs.policies == rhs.policies
-            && lhs.file == rhs.file
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(name)
-        hasher.combine(file)
-        hasher.combine(policies)
     }
 }

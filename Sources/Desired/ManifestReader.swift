@@ -50,7 +50,7 @@ public enum ManifestReader {
             command: root["command"]?.items?.map(text) ?? [],
             url: root["url"].map(text),
             cwd: root["cwd"].map(text),
-            env: (root["env"]?.pairs ?? []).map { ($0.key, text($0.value)) },
+            env: (root["env"]?.pairs ?? []).map { Manifest.EnvVar(name: $0.key, value: text($0.value)) },
             secrets: root["secrets"]?.items?.compactMap(\.text) ?? [],
             secretPositions: root["secrets"]?.items?.map(\.position) ?? [],
             scopes: root["scopes"]?.items?.compactMap(\.text) ?? [],

@@ -68,24 +68,14 @@ public enum SchemaValidator {
                 out.append(Diagnostic(at: node.position, path: path, problem.message, hint: problem.hint))
             }
         case .integer(let range, _):
-            let value: Int
-            switch node.scalar {
-            case .int(let number)?: value = number
-            case .double(let number)? where number.isFinite && number == number.rounded() && abs(number) < 1e15:
-                value = Int(number)
-            case .double(let number)? where !number.isFinite || number == number.rounded():
-                return out.append(
-                    Diagnostic(
-                        at: node.position, path: path,
-                        "\(node.text ?? "") is out of range; it must be between \(range.lowerBound) and \(range.upperBound)"))
-            default:
-                return out.append(typeError(node, path, expected: "a whole number"))
-            }
-            if !range.contains(value) {
-                out.append(
-                    Diagnostic(
-                        at: node.position, path: path,
-                        "\(value) is out of range; it must be between \(range.lowerBound) and \(range.upperBound)"))
+            let outOfRange = "is out of range; it must be between \(range.lowerBound) and \(range.upperBound)"
+            if let value = node.intValue {
+                if !range.contains(value) { out.append(Diagnostic(at: node.position, path: path, "\(value) \(outOfRange)")) }
+            } else if case .double(let number)? = node.scalar, !number.isFinite || number == number.rounded() {
+                // Integral but too big for an Int, or infinite: a range problem, not a type problem.
+                out.append(Diagnostic(at: node.position, path: path, "\(node.text ?? "") \(outOfRange)"))
+            } else {
+                out.append(typeError(node, path, expected: "a whole number"))
             }
         case .number(let range, _):
             let value: Double
@@ -167,6 +157,6 @@ public enum SchemaValidator {
     }
 
     private static func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+        JSONValue.double(value).rendered()
     }
 }

@@ -5,7 +5,9 @@ enum ServerResolver {
         case skipped(SkipReason, [Diagnostic])
     }
 
-    static func resolve(_ manifest: Manifest, defaults: YAMLNode, environment: Environment) -> Outcome {
+    /// - Parameter policies: the manifest's policies with `defaults:` filled in (the caller has
+    ///   merged them already to check the cross-field rules).
+    static func resolve(_ manifest: Manifest, policies: Policies, environment: Environment) -> Outcome {
         var missing: [String] = []
         var secretValues: [String] = []
         for name in manifest.secrets {
@@ -27,7 +29,7 @@ enum ServerResolver {
         let url = manifest.url.map(resolve)
         let cwd = manifest.cwd.map(resolve)
         var env: [String: String] = [:]
-        for (name, value) in manifest.env { env[name] = resolve(value) }
+        for variable in manifest.env { env[variable.name] = resolve(variable.value) }
         if !missing.isEmpty {
             var unique: [String] = []
             for name in missing where !unique.contains(name) { unique.append(name) }
@@ -37,7 +39,6 @@ enum ServerResolver {
             let why = "url resolves to \"\(url)\", which is not an http(s) URL"
             return .skipped(.invalid(why), [Diagnostic(at: text.position, path: "url", why)])
         }
-        let policies = Policies(node: manifest.policies.merged(over: defaults))
         return .ready(
             ServerSpec(
                 manifest: manifest, command: command, url: url, cwd: cwd, env: env, secretValues: secretValues,

@@ -4,7 +4,8 @@ import Foundation
 /// read in one go. The only file-system code in `Desired`.
 public struct Workspace: Sendable {
     public var root: String
-    /// The config layer to load on top of `default.yaml`; nil or empty for none.
+    /// The config layer to load on top of `default.yaml`; nil means `$OMNI_ENV` (from the
+    /// environment or `.env`), and empty means none.
     public var envName: String?
     public var limits: YAMLLimits
 
@@ -24,7 +25,6 @@ public struct Workspace: Sendable {
         public var configFiles: [String]
         /// Every valid manifest, including those with a cross-field problem the state left out.
         public var manifests: [Manifest]
-        public var environment: Environment
     }
 
     /// `servers/x.yaml` under the root as shown in diagnostics (relative when the root is `.`).
@@ -33,7 +33,7 @@ public struct Workspace: Sendable {
     }
 
     /// The controller's environment with `.env` (if present) underneath it.
-    public func environment(_ process: Environment) -> (Environment, [Diagnostic]) {
+    func environment(_ process: Environment) -> (Environment, [Diagnostic]) {
         let path = display(".env")
         guard let text = try? readText(path) else { return (process, []) }
         let (file, diagnostics) = DotEnvFile.parse(text, file: path)
@@ -46,7 +46,8 @@ public struct Workspace: Sendable {
         var configFiles: [String] = []
         var layers: [YAMLNode] = []
         var layersValid = true
-        let envName = (envName?.isEmpty == false ? envName : nil)
+        let chosen = envName ?? environment["OMNI_ENV"]
+        let envName = chosen?.isEmpty == false ? chosen : nil
         for name in ["default", envName, "local"].compactMap({ $0 }) {
             let path = display("config/\(name).yaml")
             guard FileManager.default.fileExists(atPath: path) else {
@@ -84,7 +85,7 @@ public struct Workspace: Sendable {
         }
         return Load(
             state: state, diagnostics: diagnostics.normalized(), manifestFiles: manifestFiles, configFiles: configFiles,
-            manifests: manifests, environment: environment)
+            manifests: manifests)
     }
 
     /// `servers/*.yaml`, sorted; editor temp files and other extensions ignored (`.yml` with a warning).
@@ -122,10 +123,7 @@ public struct Workspace: Sendable {
             if bytes.count > limits.maxBytes {
                 // Only the first bytes were read; report the file's real size.
                 let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? bytes.count
-                let at = SourcePosition(file: path, line: 1, column: 1)
-                return (
-                    nil, [Diagnostic(at: at, "file is \(size) bytes; the limit is \(limits.maxBytes) bytes", hint: YAMLParser.sizeHint)]
-                )
+                return (nil, [YAMLParser.tooLarge(size, file: path, limits: limits)])
             }
             return decode(bytes)
         } catch {

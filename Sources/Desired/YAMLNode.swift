@@ -45,14 +45,6 @@ public struct YAMLNode: Sendable, Hashable {
         return nil
     }
 
-    /// True for `null`, `~` or an empty plain scalar.
-    public var isNull: Bool {
-        if case .scalar(let text, plain: true) = kind {
-            return text.isEmpty || text == "~" || text == "null" || text == "Null" || text == "NULL"
-        }
-        return false
-    }
-
     /// Number of nodes in this subtree, counting itself; the unit of the alias budget.
     public var nodeCount: Int {
         switch kind {

@@ -8,7 +8,13 @@ import CYAML
 /// well-formed UTF-8, one document per file, scalar and unique mapping keys, defined anchors,
 /// and no tags but the standard ones.
 public enum YAMLParser {
-    static let sizeHint = "a manifest is usually under 4 KiB; is this the right file?"
+    /// The error for a file of `size` bytes over the limit (also used by readers that stop
+    /// reading at the limit and learn the real size from the file system).
+    static func tooLarge(_ size: Int, file: String, limits: YAMLLimits) -> Diagnostic {
+        Diagnostic(
+            at: SourcePosition(file: file, line: 1, column: 1), "file is \(size) bytes; the limit is \(limits.maxBytes) bytes",
+            hint: "a manifest is usually under 4 KiB; is this the right file?")
+    }
 
     public static func parse(
         _ bytes: [UInt8],
@@ -16,12 +22,7 @@ public enum YAMLParser {
         limits: YAMLLimits = .standard
     ) throws(Diagnostic) -> YAMLNode? {
         let start = SourcePosition(file: file, line: 1, column: 1)
-        if bytes.count > limits.maxBytes {
-            throw Diagnostic(
-                at: start,
-                "file is \(bytes.count) bytes; the limit is \(limits.maxBytes) bytes",
-                hint: sizeHint)
-        }
+        if bytes.count > limits.maxBytes { throw tooLarge(bytes.count, file: file, limits: limits) }
         if let offset = firstInvalidUTF8Offset(bytes) {
             let (line, column) = lineAndColumn(of: offset, in: bytes)
             throw Diagnostic(
@@ -89,7 +90,8 @@ private struct TreeBuilder {
     let file: String
     let limits: YAMLLimits
     private var stack: [Frame] = []
-    private var anchors: [String: YAMLNode] = [:]
+    /// Anchored nodes with their node counts, so an alias costs no walk of its target.
+    private var anchors: [String: (node: YAMLNode, count: Int)] = [:]
     private var aliasNodes = 0
     private var documents = 0
     private(set) var root: YAMLNode?
@@ -144,14 +146,14 @@ private struct TreeBuilder {
             guard let target = anchors[name] else {
                 throw Diagnostic(at: at, "alias *\(name) refers to no anchor defined before it")
             }
-            aliasNodes += target.nodeCount
+            aliasNodes += target.count
             if aliasNodes > limits.maxAliasNodes {
                 throw Diagnostic(
                     at: at,
                     "aliases expand to more than \(limits.maxAliasNodes) nodes",
                     hint: "this looks like a billion-laughs document; write the values out instead")
             }
-            var copy = target
+            var copy = target.node
             copy.position = at
             try add(copy, anchor: nil)
         default:
@@ -168,7 +170,7 @@ private struct TreeBuilder {
     }
 
     private mutating func add(_ node: YAMLNode, anchor: String?) throws(Diagnostic) {
-        if let anchor { anchors[anchor] = node }
+        if let anchor { anchors[anchor] = (node, node.nodeCount) }
         guard let top = stack.last else {
             root = node
             return

@@ -25,7 +25,6 @@ import Testing
     @Test func requiredAndAllVariablesAreListed() throws {
         let parsed = try Interpolation.parse("${A} ${B:-x} $$C").get()
         #expect(parsed.variables == ["A", "B"])
-        #expect(parsed.requiredVariables == ["A"])
         #expect(parsed.hasVariables)
         #expect(try !Interpolation.parse("$$").get().hasVariables)
     }
