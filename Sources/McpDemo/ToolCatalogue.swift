@@ -1,0 +1,95 @@
+/// The demo's tools, in the fixed order `tools/list` returns them.
+enum ToolName: String, Sendable, CaseIterable {
+    case echo
+    case add
+    case sleep
+    case clock
+}
+
+/// Tool definitions as `tools/list` publishes them (identical for every era and connection).
+enum ToolCatalogue {
+    /// The longest `sleep` the demo accepts, in milliseconds (ten minutes).
+    static let maxSleepMilliseconds = 600_000
+
+    /// Every tool, in `ToolName.allCases` order.
+    static var definitions: [JSONValue] { ToolName.allCases.map(definition) }
+
+    static func definition(_ tool: ToolName) -> JSONValue {
+        switch tool {
+        case .echo:
+            return describe(
+                tool,
+                title: "Echo",
+                description: "Returns the given text unchanged.",
+                properties: [("text", .object([("type", .string("string")), ("description", .string("Text to return."))]))],
+                required: ["text"]
+            )
+        case .add:
+            let number: (String) -> JSONValue = { .object([("type", .string("number")), ("description", .string($0))]) }
+            var definition = describe(
+                tool,
+                title: "Add",
+                description: "Adds two numbers; the sum is returned as text and as structuredContent {\"sum\": …}.",
+                properties: [("a", number("First addend.")), ("b", number("Second addend."))],
+                required: ["a", "b"]
+            )
+            if case .object(var members) = definition {
+                members.append(
+                    (
+                        "outputSchema",
+                        .object([
+                            ("type", .string("object")),
+                            ("properties", .object([("sum", .object([("type", .string("number"))]))])),
+                            ("required", .array([.string("sum")])),
+                        ])
+                    ))
+                definition = .object(members)
+            }
+            return definition
+        case .sleep:
+            return describe(
+                tool,
+                title: "Sleep",
+                description: "Waits `ms` milliseconds, then returns \"slept N ms\". Sends notifications/progress about every "
+                    + "100 ms when the request carries a progressToken; stops without a response when cancelled.",
+                properties: [
+                    (
+                        "ms",
+                        .object([
+                            ("type", .string("integer")),
+                            ("minimum", .integer(0)),
+                            ("maximum", .integer(maxSleepMilliseconds)),
+                            ("description", .string("How long to wait, in milliseconds.")),
+                        ])
+                    )
+                ],
+                required: ["ms"]
+            )
+        case .clock:
+            return describe(
+                tool,
+                title: "Clock",
+                description: "Returns the current UTC time as ISO 8601 text.",
+                properties: [],
+                required: []
+            )
+        }
+    }
+
+    private static func describe(
+        _ tool: ToolName,
+        title: String,
+        description: String,
+        properties: [(String, JSONValue)],
+        required: [String]
+    ) -> JSONValue {
+        var schema: [(String, JSONValue)] = [("type", .string("object")), ("properties", .object(properties))]
+        if !required.isEmpty { schema.append(("required", .array(required.map(JSONValue.string)))) }
+        return .object([
+            ("name", .string(tool.rawValue)),
+            ("title", .string(title)),
+            ("description", .string(description)),
+            ("inputSchema", .object(schema)),
+        ])
+    }
+}
