@@ -10,7 +10,8 @@ let strict: [SwiftSetting] = [
 let package = Package(
     name: "omni-mcp",
     products: [
-        .executable(name: "controller", targets: ["Controller"])
+        .executable(name: "controller", targets: ["Controller"]),
+        .executable(name: "mcp-demo", targets: ["McpDemo"]),
     ],
     targets: [
         .systemLibrary(
@@ -28,15 +29,31 @@ let package = Package(
             dependencies: ["CYAML"],
             swiftSettings: strict
         ),
+        .target(
+            name: "Actual",
+            dependencies: ["Desired", "CSystem"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "Controller",
-            dependencies: ["Desired"],
+            dependencies: ["Desired", "Actual"],
+            swiftSettings: strict
+        ),
+        // The demo MCP server: the quickstart's first server and the tests' fault injector.
+        // Foundation only, so that it stays an independent peer of the controller's own code.
+        .executableTarget(
+            name: "McpDemo",
             swiftSettings: strict
         ),
         .testTarget(
             name: "DesiredTests",
             dependencies: ["Desired"],
             exclude: ["Corpus"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ActualTests",
+            dependencies: ["Actual", "Desired", "CSystem"],
             swiftSettings: strict
         ),
         .testTarget(

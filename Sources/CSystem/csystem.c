@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -140,3 +142,78 @@ int omni_count_open_fds(void) {
     closedir(dir);
     return count - 1;  // the directory stream's own descriptor
 }
+
+omni_wait_result omni_wait_any(void) {
+    omni_wait_result result = {0, 0, 0, 0};
+    int status = 0;
+    pid_t pid;
+    do {
+        pid = waitpid(-1, &status, WNOHANG);
+    } while (pid < 0 && errno == EINTR);
+    if (pid < 0) {
+        result.pid = -1;
+        return result;
+    }
+    result.pid = pid;
+    if (pid > 0) {
+        if (WIFEXITED(status)) {
+            result.exited = 1;
+            result.code = WEXITSTATUS(status);
+        } else if (WIFSIGNALED(status)) {
+            result.signal = WTERMSIG(status);
+        }
+    }
+    return result;
+}
+
+static int sigchld_fd = -1;
+
+static void on_sigchld(int sig) {
+    (void)sig;
+    // Preserve errno: the handler interrupts arbitrary code.
+    int saved = errno;
+    unsigned long long one = 1;
+    ssize_t ignored = write(sigchld_fd, &one, sizeof one);
+    (void)ignored;
+    errno = saved;
+}
+
+int omni_install_sigchld_notifier(int fd) {
+    sigchld_fd = fd;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_sigchld;
+    sigemptyset(&action.sa_mask);
+    // SA_NOCLDSTOP: a stopped child is not an exit. SA_RESTART: other threads' slow syscalls
+    // resume instead of failing with EINTR.
+    action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    return sigaction(SIGCHLD, &action, NULL);
+}
+
+int omni_epoll_set(int epfd, int fd, unsigned int events, unsigned long long token, int modify) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    event.events = events;
+    event.data.u64 = token;
+    return epoll_ctl(epfd, modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event);
+}
+
+int omni_epoll_wait(int epfd, unsigned long long *tokens, unsigned int *events, int max, int timeout_ms) {
+    struct epoll_event buffer[64];
+    if (max > 64) max = 64;
+    int count = epoll_wait(epfd, buffer, max, timeout_ms);
+    for (int i = 0; i < count; i++) {
+        tokens[i] = buffer[i].data.u64;
+        events[i] = buffer[i].events;
+    }
+    return count;
+}
+
+int omni_set_nonblocking_cloexec(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -1;
+    int fdflags = fcntl(fd, F_GETFD);
+    return fdflags < 0 ? -1 : fcntl(fd, F_SETFD, fdflags | FD_CLOEXEC);
+}
+
+int omni_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

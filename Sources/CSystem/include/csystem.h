@@ -5,6 +5,8 @@
 #ifndef OMNI_CSYSTEM_H
 #define OMNI_CSYSTEM_H
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/types.h>
 
 /// Which step of starting a child failed; reported with its errno through the exec pipe.
@@ -48,5 +50,34 @@ void omni_ignore_sigpipe(void);
 
 /// Number of open descriptors of this process (counts /proc/self/fd), or -1.
 int omni_count_open_fds(void);
+
+/// How a reaped child ended.
+typedef struct {
+    pid_t pid;     // 0: nothing (more) to reap; -1: no children at all (ECHILD)
+    int exited;    // 1: exited with `code`; 0: killed by `signal`
+    int code;
+    int signal;
+} omni_wait_result;
+
+/// waitpid(-1, WNOHANG) with the status decoded (WIFEXITED and friends are macros Swift cannot
+/// import). Reaps any child, including orphaned grandchildren re-parented to this subreaper.
+omni_wait_result omni_wait_any(void);
+
+/// Installs a SIGCHLD handler that writes to the eventfd `fd` (write(2) is async-signal-safe),
+/// with SA_RESTART | SA_NOCLDSTOP, so an epoll loop can wait for child exits without polling.
+int omni_install_sigchld_notifier(int fd);
+
+/// epoll_ctl(ADD or MOD) with a 64-bit token; `struct epoll_event` is packed on x86_64, which Swift
+/// imports poorly, so the struct never crosses into Swift.
+int omni_epoll_set(int epfd, int fd, unsigned int events, unsigned long long token, int modify);
+
+/// epoll_wait into parallel arrays of tokens and event masks. Returns the count, or -1 (errno).
+int omni_epoll_wait(int epfd, unsigned long long *tokens, unsigned int *events, int max, int timeout_ms);
+
+/// Sets O_NONBLOCK and FD_CLOEXEC on `fd`.
+int omni_set_nonblocking_cloexec(int fd);
+
+/// pipe2(O_CLOEXEC): both ends close-on-exec, so no other child inherits them.
+int omni_pipe_cloexec(int fds[2]);
 
 #endif

@@ -1,0 +1,138 @@
+import CSystem
+import Glibc
+import Synchronization
+
+/// What to start: a resolved executable, its argv, its exact environment and working directory.
+struct LaunchRequest: Sendable {
+    var executable: String
+    /// argv, including argv[0].
+    var arguments: [String]
+    var environment: [String: String]
+    var cwd: String?
+    /// Longest stdout line (one JSON-RPC message); longer ones are dropped and reported.
+    var maxMessageBytes: Int = 16 << 20
+    /// Longest stderr line; longer ones are dropped and reported by length.
+    var maxLogLineBytes: Int = 8192
+}
+
+/// A running child: its own process group, pipes on the I/O loop, and its exit as a one-shot.
+///
+/// The process group is the unit of stopping: `signalGroup` reaches grandchildren
+/// (`npx` → `node`) that never see the leader's signal otherwise.
+final class ChildProcess: Sendable {
+    let pid: pid_t
+    let stdin: PipeWriter
+    /// Set by the reaper when the leader exits.
+    let exit: OneShot<ExitStatus>
+
+    private let readers: [PipeReader]
+
+    private init(pid: pid_t, stdin: PipeWriter, readers: [PipeReader], exit: OneShot<ExitStatus>) {
+        self.pid = pid
+        self.stdin = stdin
+        self.readers = readers
+        self.exit = exit
+    }
+
+    /// Forks and execs `request` on the spawn thread. `stdoutSink` is given the child's stdin
+    /// before any output is read and returns where stdout lines go; lines (stdout and `onStderr`)
+    /// arrive on the I/O loop thread. `exit` is set when the reaper collects the leader.
+    static func launch(
+        _ request: LaunchRequest, loop: IOLoop = .shared,
+        stdoutSink: @escaping @Sendable (PipeWriter) -> @Sendable (LineEvent) -> Void,
+        onStderr: @escaping @Sendable (LineEvent) -> Void
+    ) async throws(LaunchError) -> ChildProcess {
+        let result: Result<ChildProcess, LaunchError> = await SpawnThread.shared.run {
+            spawn(request, loop: loop, stdoutSink: stdoutSink, onStderr: onStderr)
+        }
+        return try result.get()
+    }
+
+    /// Sends `signal` to the whole process group. `false` when no member is left (ESRCH).
+    @discardableResult
+    func signalGroup(_ signal: Int32) -> Bool {
+        kill(-pid, signal) == 0
+    }
+
+    /// Whether any process of the group is still alive (or not yet reaped).
+    var groupExists: Bool { kill(-pid, 0) == 0 }
+
+    /// Stops reading the pipes (used after the process group is gone).
+    func closePipes() {
+        stdin.close()
+        for reader in readers { reader.finish() }
+    }
+
+    private static func spawn(
+        _ request: LaunchRequest, loop: IOLoop, stdoutSink: @escaping @Sendable (PipeWriter) -> @Sendable (LineEvent) -> Void,
+        onStderr: @escaping @Sendable (LineEvent) -> Void
+    ) -> Result<ChildProcess, LaunchError> {
+        var pipes: [[Int32]] = []
+        for _ in 0..<3 {
+            var fds: [Int32] = [-1, -1]
+            guard omni_pipe_cloexec(&fds) == 0 else {
+                let code = errno
+                for fd in pipes.joined() { close(fd) }
+                return .failure(LaunchError(.pipe, code: code, "cannot create pipes: \(LaunchError.text(code))"))
+            }
+            pipes.append(fds)
+        }
+        // Child ends: stdin's read end, stdout's and stderr's write ends.
+        let childEnds = [pipes[0][0], pipes[1][1], pipes[2][1]]
+        let parentEnds = [pipes[0][1], pipes[1][0], pipes[2][0]]
+        let exitStatus = OneShot<ExitStatus>()
+        var step: Int32 = 0
+        var code: Int32 = 0
+        let pid = withCStrings(request.arguments) { argv in
+            withCStrings(ChildEnvironment.entries(request.environment)) { envp in
+                request.executable.withCString { path in
+                    withOptionalCString(request.cwd) { cwd in
+                        var spawnRequest = omni_spawn_request(
+                            path: path, argv: argv, envp: envp, cwd: cwd, stdin_fd: childEnds[0], stdout_fd: childEnds[1],
+                            stderr_fd: childEnds[2])
+                        // A child that failed before exec is reaped through the same watcher; its
+                        // status is then simply never read.
+                        return loop.spawnWatched({ omni_spawn(&spawnRequest, &step, &code) }) { exitStatus.fulfil($0) }
+                    }
+                }
+            }
+        }
+        for fd in childEnds { close(fd) }
+        guard pid > 0 else {
+            for fd in parentEnds { close(fd) }
+            return .failure(failure(step: step, code: code, request: request))
+        }
+        let stdin = PipeWriter(fd: parentEnds[0], loop: loop)
+        let onStdout = stdoutSink(stdin)
+        let stdout = PipeReader(fd: parentEnds[1], loop: loop, maxLineLength: request.maxMessageBytes, onLine: onStdout) {}
+        let stderr = PipeReader(fd: parentEnds[2], loop: loop, maxLineLength: request.maxLogLineBytes, onLine: onStderr) {}
+        let child = ChildProcess(pid: pid, stdin: stdin, readers: [stdout, stderr], exit: exitStatus)
+        stdout.start()
+        stderr.start()
+        return .success(child)
+    }
+
+    private static func failure(step: Int32, code: Int32, request: LaunchRequest) -> LaunchError {
+        let reason = LaunchError.text(code)
+        switch omni_spawn_step(UInt32(step)) {
+        case OMNI_SPAWN_PIPE: return LaunchError(.pipe, code: code, "cannot create the exec-status pipe: \(reason)")
+        case OMNI_SPAWN_FORK: return LaunchError(.fork, code: code, "fork failed: \(reason)")
+        case OMNI_SPAWN_CHDIR: return LaunchError(.cwd, code: code, "cwd \(request.cwd ?? "."): \(reason)")
+        case OMNI_SPAWN_EXEC: return LaunchError(.exec, code: code, "cannot execute \(request.executable): \(reason)")
+        default: return LaunchError(.setup, code: code, "child setup failed (step \(step)): \(reason)")
+        }
+    }
+}
+
+/// Calls `body` with a NULL-terminated `char *[]` of copies of `strings`, freed afterwards.
+private func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>?) -> T) -> T {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for pointer in pointers { free(pointer) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+}
+
+private func withOptionalCString<T>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> T) -> T {
+    guard let string else { return body(nil) }
+    return string.withCString { body($0) }
+}

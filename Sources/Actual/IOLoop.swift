@@ -1,0 +1,132 @@
+import CSystem
+import Foundation
+import Glibc
+import Synchronization
+
+/// Something the loop thread calls when its descriptor is ready. Called only on the loop thread,
+/// one event at a time, so a handler's own state needs no lock against other handlers.
+protocol IOHandler: AnyObject, Sendable {
+    func handle(events: UInt32)
+}
+
+/// The process's one I/O thread: an epoll loop over every child pipe, plus the reaper.
+///
+/// One thread serves every server's stdout, stderr and stdin (a thread per pipe would cost two
+/// stacks per server). Child exits arrive as SIGCHLD, which a C handler turns into a write to an
+/// eventfd in the same epoll set; the loop then reaps with `waitpid(-1, WNOHANG)` until nothing is
+/// left, so orphaned grandchildren re-parented to this subreaper are reaped too. No timers, no
+/// polling: the thread sleeps in `epoll_wait` until something happens.
+final class IOLoop: Sendable {
+    /// There is one SIGCHLD disposition per process, so there is one loop.
+    static let shared = IOLoop()
+
+    private struct State {
+        var handlers: [UInt64: any IOHandler] = [:]
+        var nextToken: UInt64 = 1
+        /// Called with the exit status of a direct child, keyed by pid.
+        var exitWatchers: [pid_t: @Sendable (ExitStatus) -> Void] = [:]
+        var orphansReaped = 0
+        var onOrphan: (@Sendable (pid_t, ExitStatus) -> Void)?
+    }
+
+    private static let reaperToken: UInt64 = 0
+    private let epoll: Int32
+    private let childSignal: Int32
+    private let state = Mutex(State())
+
+    private init() {
+        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        childSignal = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        // Without these the loop cannot work at all; better to stop here than to never reap.
+        precondition(epoll >= 0 && childSignal >= 0, "epoll/eventfd unavailable: \(LaunchError.text(errno))")
+        // Grandchildren (npx → node) are re-parented to us and reaped here, not to init.
+        _ = omni_set_child_subreaper()
+        // A child that closes its stdin must give us EPIPE on write, not kill the controller.
+        omni_ignore_sigpipe()
+        _ = omni_epoll_set(epoll, childSignal, UInt32(EPOLLIN.rawValue), IOLoop.reaperToken, 0)
+        _ = omni_install_sigchld_notifier(childSignal)
+        let thread = Thread { [self] in run() }
+        thread.name = "omni-io"
+        thread.start()
+    }
+
+    /// Watches `fd` for `events` (EPOLLIN, EPOLLOUT, …); returns the token that names it.
+    func register(fd: Int32, events: UInt32, handler: any IOHandler) -> UInt64 {
+        let token = state.withLock { state in
+            let token = state.nextToken
+            state.nextToken += 1
+            state.handlers[token] = handler
+            return token
+        }
+        _ = omni_epoll_set(epoll, fd, events, token, 0)
+        return token
+    }
+
+    func modify(fd: Int32, events: UInt32, token: UInt64) {
+        _ = omni_epoll_set(epoll, fd, events, token, 1)
+    }
+
+    /// Stops watching `fd`; the caller closes it afterwards. Events already fetched for the token
+    /// find no handler and are dropped, so a reused descriptor number is never confused with it.
+    func deregister(fd: Int32, token: UInt64) {
+        epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil)
+        _ = state.withLock { $0.handlers.removeValue(forKey: token) }
+    }
+
+    /// Runs `spawn` and registers `onExit` for the pid it returns in one critical section, so
+    /// the reaper cannot reap the child before anyone is listening for it.
+    func spawnWatched(_ spawn: () -> pid_t, onExit: @escaping @Sendable (ExitStatus) -> Void) -> pid_t {
+        state.withLock { state in
+            let pid = spawn()
+            if pid != -1 { state.exitWatchers[abs(pid)] = onExit }
+            return pid
+        }
+    }
+
+    /// Called for every reaped process that was not a direct child (an orphaned grandchild).
+    func setOrphanHandler(_ handler: @escaping @Sendable (pid_t, ExitStatus) -> Void) {
+        state.withLock { $0.onOrphan = handler }
+    }
+
+    var orphansReaped: Int { state.withLock { $0.orphansReaped } }
+
+    private func run() {
+        var tokens = [UInt64](repeating: 0, count: 64)
+        var events = [UInt32](repeating: 0, count: 64)
+        while true {
+            let count = omni_epoll_wait(epoll, &tokens, &events, 64, -1)
+            if count < 0 { continue }  // EINTR from SIGCHLD itself
+            for index in 0..<Int(count) {
+                if tokens[index] == IOLoop.reaperToken {
+                    reap()
+                    continue
+                }
+                let handler = state.withLock { $0.handlers[tokens[index]] }
+                handler?.handle(events: events[index])
+            }
+        }
+    }
+
+    private func reap() {
+        var counter: UInt64 = 0
+        _ = read(childSignal, &counter, 8)
+        var calls: [@Sendable () -> Void] = []
+        state.withLock { state in
+            while true {
+                let result = omni_wait_any()
+                if result.pid <= 0 { break }
+                let status = result.exited == 1 ? ExitStatus(code: result.code) : ExitStatus(signal: result.signal)
+                if let watcher = state.exitWatchers.removeValue(forKey: result.pid) {
+                    calls.append { watcher(status) }
+                } else {
+                    state.orphansReaped += 1
+                    if let onOrphan = state.onOrphan {
+                        let pid = result.pid
+                        calls.append { onOrphan(pid, status) }
+                    }
+                }
+            }
+        }
+        for call in calls { call() }
+    }
+}

@@ -1,0 +1,47 @@
+import Desired
+import Foundation
+
+/// One process of a server, as the supervisor tracks it. Confined to the `Supervisor` actor.
+final class Instance {
+    let id: InstanceID
+    var spec: ServerSpec
+    let startedAt: Date
+    let startedClock: Duration
+    private(set) var phase = InstancePhase.starting
+    private(set) var since: Date
+    var reason: String?
+    var child: ChildProcess?
+    var session: StdioSession?
+    var client: MCPClient?
+    var identity: ServerIdentity?
+    var toolCount: Int?
+    var lastProbe: ProbeRecord?
+    var tracker: HealthTracker
+    var stopping = false
+    var task: Task<Void, Never>?
+    /// Set once the spawn attempt is over (either way).
+    let launched = OneShot<Void>()
+
+    init(id: InstanceID, spec: ServerSpec, now: Date, clock: Duration) {
+        self.id = id
+        self.spec = spec
+        startedAt = now
+        startedClock = clock
+        since = now
+        tracker = HealthTracker(failureThreshold: spec.policies.health.failureThreshold)
+    }
+
+    func enter(_ phase: InstancePhase, reason: String?) {
+        if phase != self.phase { since = Date() }
+        self.phase = phase
+        self.reason = reason
+    }
+
+    func snapshot() -> InstanceSnapshot {
+        InstanceSnapshot(
+            id: id, phase: phase, pid: child?.pid, processHash: spec.processHash, policyHash: spec.policyHash, since: since,
+            startedAt: startedAt, reason: reason, identity: identity, toolCount: toolCount, lastProbe: lastProbe,
+            consecutiveFailures: tracker.consecutiveFailures, protocolErrors: session?.protocolErrors ?? 0,
+            stats: child.flatMap { ProcessStats.read(pid: $0.pid) })
+    }
+}

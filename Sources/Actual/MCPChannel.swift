@@ -1,0 +1,33 @@
+import Desired
+
+/// A JSON-RPC client connection to one MCP server, whatever carries it (stdio or HTTP).
+public protocol MCPChannel: Sendable {
+    /// Sends a request and waits for its response (at most `timeout`).
+    ///
+    /// On timeout or task cancellation the request is abandoned: `notifications/cancelled` goes
+    /// to the server when `cancellable` (the spec forbids cancelling `initialize`, and the SDKs
+    /// never cancel `server/discover`), and a late response is dropped.
+    func call(_ method: String, params: JSONValue?, timeout: Duration, cancellable: Bool) async throws(RPCError) -> JSONValue
+
+    /// Sends a notification; `false` when it could not be sent.
+    @discardableResult
+    func notify(_ method: String, params: JSONValue?) async -> Bool
+
+    /// How many messages from the server broke the protocol so far (invalid JSON, not JSON-RPC,
+    /// oversized, unknown response ids). A probe fails when this grows during it.
+    var protocolErrors: Int { get }
+}
+
+/// What a session noticed that its owner should log or count.
+public enum SessionEvent: Sendable, Hashable {
+    /// A line that is not a usable JSON-RPC message; `excerpt` is its start.
+    case invalidMessage(reason: String, excerpt: String)
+    /// A line longer than the message limit, dropped.
+    case oversizedMessage(bytes: Int)
+    /// A response whose id matches no request in flight.
+    case unknownResponse(RPCID)
+    /// A notification from the server.
+    case notification(method: String, params: JSONValue?)
+    /// A request from the server to us (answered: `ping` with `{}`, anything else with -32601).
+    case serverRequest(method: String)
+}

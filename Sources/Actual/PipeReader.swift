@@ -1,0 +1,70 @@
+import CSystem
+import Glibc
+import Synchronization
+
+/// Reads one pipe (a child's stdout or stderr) on the I/O loop and hands out whole lines.
+///
+/// `onLine` runs on the loop thread and must not block. At end of file (the child closed the
+/// pipe or exited) the final partial line is delivered, then `onEnd`, and the descriptor is closed.
+final class PipeReader: IOHandler {
+    private struct State {
+        var splitter: LineSplitter
+        var token: UInt64 = 0
+        var closed = false
+    }
+
+    private let fd: Int32
+    private let loop: IOLoop
+    private let state: Mutex<State>
+    private let onLine: @Sendable (LineEvent) -> Void
+    private let onEnd: @Sendable () -> Void
+
+    init(
+        fd: Int32, loop: IOLoop, maxLineLength: Int, onLine: @escaping @Sendable (LineEvent) -> Void,
+        onEnd: @escaping @Sendable () -> Void
+    ) {
+        self.fd = fd
+        self.loop = loop
+        self.onLine = onLine
+        self.onEnd = onEnd
+        state = Mutex(State(splitter: LineSplitter(maxLength: maxLineLength)))
+        _ = omni_set_nonblocking_cloexec(fd)
+    }
+
+    func start() {
+        let token = loop.register(fd: fd, events: UInt32(EPOLLIN.rawValue), handler: self)
+        state.withLock { $0.token = token }
+    }
+
+    func handle(events: UInt32) {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        // A bounded number of reads per wake-up keeps one chatty child from starving the others;
+        // epoll is level-triggered, so what is left wakes the loop again.
+        for _ in 0..<16 {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                let lines = state.withLock { $0.splitter.feed(chunk[0..<count]) }
+                for line in lines { onLine(line) }
+                continue
+            }
+            if count < 0, errno == EAGAIN || errno == EINTR { return }
+            // 0 is end of file; any other error ends the stream the same way.
+            finish()
+            return
+        }
+    }
+
+    /// Stops reading and closes the descriptor (idempotent).
+    func finish() {
+        let ending: (token: UInt64, rest: [LineEvent])? = state.withLock { state in
+            guard !state.closed else { return nil }
+            state.closed = true
+            return (state.token, state.splitter.finish())
+        }
+        guard let (token, rest) = ending else { return }
+        for line in rest { onLine(line) }
+        loop.deregister(fd: fd, token: token)
+        close(fd)
+        onEnd()
+    }
+}

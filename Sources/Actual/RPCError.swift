@@ -1,0 +1,38 @@
+/// Why a request to a server got no usable result.
+public enum RPCError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// No response within the timeout (`notifications/cancelled` was sent unless the method is
+    /// one the spec forbids cancelling).
+    case timedOut(method: String, after: Duration)
+    /// The calling task was cancelled (`notifications/cancelled` was sent).
+    case cancelled(method: String)
+    /// The session ended (the process exited, stdout closed, or the session was closed).
+    case closed(String)
+    /// The server could not take the request (stdin closed or its queue full).
+    case unwritable(String)
+    /// The server answered with a JSON-RPC error.
+    case remote(RPCErrorObject)
+    /// The server answered with something that breaks the protocol.
+    case protocolViolation(String)
+
+    public var description: String {
+        switch self {
+        case .timedOut(let method, let after): "\(method): no response within \(after.formattedMilliseconds)"
+        case .cancelled(let method): "\(method): cancelled"
+        case .closed(let why): "session closed: \(why)"
+        case .unwritable(let why): "cannot write to the server: \(why)"
+        case .remote(let error): "error \(error.code): \(error.message)"
+        case .protocolViolation(let why): "protocol violation: \(why)"
+        }
+    }
+}
+
+extension Duration {
+    /// `250ms`, `2.5s`: for messages.
+    var formattedMilliseconds: String {
+        let ms = Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+        return ms < 1000 ? "\(Int(ms.rounded()))ms" : "\((ms / 100).rounded() / 10)s"
+    }
+
+    /// Milliseconds as a Double, for latency figures.
+    public var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
+}

@@ -1,0 +1,156 @@
+import Desired
+import Synchronization
+
+/// The client side of MCP's stdio transport: newline-delimited JSON-RPC on a child's stdin and
+/// stdout.
+///
+/// Request ids are the session's own integers. Lines arrive on the I/O loop thread through
+/// `receive(_:)`, which never blocks: responses complete the waiting caller, everything else
+/// becomes a `SessionEvent`. Bad input is counted and reported, never fatal.
+public final class StdioSession: MCPChannel {
+    private struct Pending {
+        var method: String
+        var reply: OneShot<Result<JSONValue, RPCError>>
+    }
+
+    private struct State {
+        var nextID = 0
+        var pending: [Int: Pending] = [:]
+        var closed: String?
+        var protocolErrors = 0
+        /// Ids given up on (timeout, cancel): a late answer to one is expected, not an error.
+        var abandoned: Set<Int> = []
+    }
+
+    private let writer: PipeWriter
+    private let clock: any MonotonicClock
+    private let onEvent: @Sendable (SessionEvent) -> Void
+    private let state = Mutex(State())
+
+    init(writer: PipeWriter, clock: any MonotonicClock, onEvent: @escaping @Sendable (SessionEvent) -> Void) {
+        self.writer = writer
+        self.clock = clock
+        self.onEvent = onEvent
+    }
+
+    public var protocolErrors: Int { state.withLock { $0.protocolErrors } }
+
+    public func call(
+        _ method: String, params: JSONValue?, timeout: Duration, cancellable: Bool = true
+    ) async throws(RPCError) -> JSONValue {
+        let reply = OneShot<Result<JSONValue, RPCError>>()
+        let opened: Result<Int, RPCError> = state.withLock { state in
+            if let closed = state.closed { return .failure(.closed(closed)) }
+            state.nextID += 1
+            state.pending[state.nextID] = Pending(method: method, reply: reply)
+            return .success(state.nextID)
+        }
+        let id = try opened.get()
+        let line = RPCMessage.request(id: .int(id), method: method, params: params).rendered() + "\n"
+        guard writer.write(Array(line.utf8)) else {
+            _ = state.withLock { $0.pending.removeValue(forKey: id) }
+            throw .unwritable("stdin is closed or its queue is full")
+        }
+        if let outcome = await reply.wait(timeout: timeout, clock: clock) { return try outcome.get() }
+        // Timed out or cancelled. A response may have raced in; it wins if it did.
+        let abandoned = state.withLock { state in
+            if state.abandoned.count >= 1024 { state.abandoned.removeAll() }
+            state.abandoned.insert(id)
+            return state.pending.removeValue(forKey: id)
+        }
+        if abandoned == nil, let outcome = reply.value { return try outcome.get() }
+        let cancelled = Task.isCancelled
+        if cancellable {
+            let reason: JSONValue = cancelled ? "cancelled by the caller" : "timed out"
+            await notify("notifications/cancelled", params: .object([("requestId", .int(id)), ("reason", reason)]))
+        }
+        throw cancelled ? .cancelled(method: method) : .timedOut(method: method, after: timeout)
+    }
+
+    @discardableResult
+    public func notify(_ method: String, params: JSONValue?) async -> Bool {
+        send(RPCMessage.notification(method: method, params: params))
+    }
+
+    /// Fails every request in flight with `.closed(reason)`; later calls fail at once.
+    func close(_ reason: String) {
+        let pending = state.withLock { state in
+            if state.closed == nil { state.closed = reason }
+            defer { state.pending = [:] }
+            return Array(state.pending.values)
+        }
+        for request in pending { request.reply.fulfil(.failure(.closed(reason))) }
+    }
+
+    /// One line (or an oversized-line report) from the server's stdout. Loop thread.
+    func receive(_ event: LineEvent) {
+        let bytes: [UInt8]
+        switch event {
+        case .oversized(let count):
+            countProtocolError()
+            onEvent(.oversizedMessage(bytes: count))
+            return
+        case .line(let line):
+            bytes = line
+        }
+        // Blank lines carry nothing; tolerate them as whitespace.
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
+        let message: RPCMessage
+        do {
+            message = try RPCMessage.parse(bytes)
+        } catch {
+            countProtocolError()
+            onEvent(.invalidMessage(reason: error.description, excerpt: StdioSession.excerpt(bytes)))
+            return
+        }
+        switch message {
+        case .result(let id, let result): complete(id, .success(result))
+        case .error(let id?, let error): complete(id, .failure(.remote(error)))
+        case .error(nil, let error):
+            // The server could not even read our request's id: a broken request or a broken peer.
+            countProtocolError()
+            onEvent(.invalidMessage(reason: "error response without an id: \(error)", excerpt: StdioSession.excerpt(bytes)))
+        case .notification(let method, let params):
+            onEvent(.notification(method: method, params: params))
+        case .request(let id, let method, _):
+            onEvent(.serverRequest(method: method))
+            // Legacy servers may ping their client; anything else (sampling, elicitation, roots)
+            // needs a client session the controller does not have yet.
+            if method == "ping" {
+                send(RPCMessage.response(id: id, result: .object([])))
+            } else {
+                let error = RPCErrorObject(code: -32601, message: "\(method) is not supported by the omni-mcp controller", data: nil)
+                send(RPCMessage.response(id: id, error: error))
+            }
+        }
+    }
+
+    private func complete(_ id: RPCID, _ outcome: Result<JSONValue, RPCError>) {
+        let (pending, late): (Pending?, Bool) = state.withLock { state in
+            guard case .int(let number) = id else { return (nil, false) }
+            return (state.pending.removeValue(forKey: number), state.abandoned.remove(number) != nil)
+        }
+        if late { return }
+        guard let pending else {
+            countProtocolError()
+            onEvent(.unknownResponse(id))
+            return
+        }
+        pending.reply.fulfil(outcome)
+    }
+
+    private func countProtocolError() {
+        state.withLock { $0.protocolErrors += 1 }
+    }
+
+    @discardableResult
+    private func send(_ message: JSONValue) -> Bool {
+        writer.write(Array((message.rendered() + "\n").utf8))
+    }
+
+    /// The first 200 bytes of a line, as text, for a log line.
+    static func excerpt(_ bytes: [UInt8]) -> String {
+        let head = String(decoding: bytes.prefix(200), as: UTF8.self)
+        return bytes.count > 200 ? head + "… (\(bytes.count) bytes)" : head
+    }
+}

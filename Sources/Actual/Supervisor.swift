@@ -1,0 +1,284 @@
+import Desired
+import Foundation
+import Glibc
+
+/// Starts, watches and stops server processes; the single owner of everything in `Actual`.
+///
+/// - `start(_:)` spawns a process for a spec and returns at once; the process then goes
+///   `starting` → `ready` (MCP handshake within the startup timeout) and is probed every
+///   `health.interval`. Each process has its own task, so one slow server never delays another.
+/// - `stop(_:reason:)` runs the stop escalation (close stdin, SIGTERM, SIGKILL to the group) and
+///   returns when the whole process group is gone and reaped.
+/// - Nothing here restarts anything: an exit is recorded and reported as an event, and the
+///   reconciler decides what to do (DESIGN.md principle 1).
+/// - `snapshot()` is a value; `events` is the stream of what happened, in order per process.
+public actor Supervisor {
+    public nonisolated let events: AsyncStream<ActualEvent>
+    private let emitter: AsyncStream<ActualEvent>.Continuation
+    private let options: SupervisorOptions
+    private let clock: any MonotonicClock
+    private var instances: [InstanceID: Instance] = [:]
+    private var histories: [String: History] = [:]
+    private var numbers: [String: Int] = [:]
+    private var ledger: ProcessLedger?
+
+    /// What a server's past looks like.
+    private struct History {
+        var starts: [Date] = []
+        var lastExit: ExitRecord?
+        var exits = 0
+    }
+
+    public init(options: SupervisorOptions, clock: any MonotonicClock = SystemClock()) {
+        self.options = options
+        self.clock = clock
+        (events, emitter) = AsyncStream.makeStream(of: ActualEvent.self)
+        ledger = options.stateDirectory.map { ProcessLedger(path: $0 + "/processes.json") }
+        let emitter = emitter
+        IOLoop.shared.setOrphanHandler { pid, status in emitter.yield(.orphanReaped(pid: pid, status)) }
+    }
+
+    /// Stops every process group a previous run left behind (from the ledger), then starts a
+    /// fresh ledger. Call once, before starting anything.
+    @discardableResult
+    public func reclaimLeftovers() async -> [(name: String, pids: [Int32])] {
+        guard let ledger else { return [] }
+        var stopped: [(name: String, pids: [Int32])] = []
+        for entry in ProcessLedger.load(path: ledger.path) {
+            let pids = ProcessLedger.leftovers(of: entry)
+            guard !pids.isEmpty else { continue }
+            for pid in pids { kill(pid, SIGTERM) }
+            let deadline = clock.now + options.stop.stdinGrace
+            while pids.contains(where: { ProcessLedger.leftovers(of: entry).contains($0) }), clock.now < deadline {
+                try? await clock.sleep(for: .milliseconds(20))
+            }
+            for pid in ProcessLedger.leftovers(of: entry) { kill(pid, SIGKILL) }
+            stopped.append((entry.name, pids))
+            emitter.yield(.leftoverStopped(name: entry.name, pids: pids))
+        }
+        self.ledger?.reset()
+        return stopped
+    }
+
+    /// Starts a process for `spec` and returns its id at once; how it goes is in `events` and
+    /// `snapshot()`. A spawn failure is recorded as the server's last exit, never thrown.
+    @discardableResult
+    public func start(_ spec: ServerSpec) async -> InstanceID {
+        let number = (numbers[spec.name] ?? 0) + 1
+        numbers[spec.name] = number
+        let id = InstanceID(name: spec.name, number: number)
+        let instance = Instance(id: id, spec: spec, now: Date(), clock: clock.now)
+        instances[id] = instance
+        histories[spec.name, default: History()].starts.append(instance.startedAt)
+        if let count = histories[spec.name]?.starts.count, count > 32 { histories[spec.name]?.starts.removeFirst(count - 32) }
+        instance.task = Task { await self.run(id) }
+        return id
+    }
+
+    /// Stops one process (the full escalation) and returns how it ended; nil for an unknown id.
+    @discardableResult
+    public func stop(_ id: InstanceID, reason: String) async -> ExitRecord? {
+        guard let instance = instances[id], !instance.stopping else { return nil }
+        instance.stopping = true
+        instance.task?.cancel()
+        instance.enter(.draining, reason: reason)
+        emitter.yield(.draining(id, reason: reason))
+        // A launch in flight finishes first, so its process cannot escape the stop.
+        _ = await instance.launched.wait()
+        var status: ExitStatus?
+        var step = StopStep.alreadyExited
+        if let child = instance.child {
+            (status, step) = await child.stop(options.stop, clock: clock)
+            ledger?.remove(pid: child.pid)
+        }
+        instance.session?.close("stopped")
+        let record = finish(instance, status: status, requested: true, reason: "stopped (\(reason); \(step.rawValue))")
+        emitter.yield(.stopped(record, step: step))
+        return record
+    }
+
+    /// Stops every process, all at once, and returns when all are gone.
+    public func stopAll(reason: String) async {
+        await withTaskGroup(of: Void.self) { group in
+            for id in instances.keys { group.addTask { await self.stop(id, reason: reason) } }
+        }
+    }
+
+    public func snapshot() -> ActualState {
+        var state = ActualState()
+        for (name, history) in histories {
+            state.servers[name] = ServerSnapshot(
+                name: name, instances: [], starts: history.starts, lastExit: history.lastExit, exits: history.exits)
+        }
+        for instance in instances.values.sorted(by: { $0.id < $1.id }) {
+            state.servers[instance.id.name]?.instances.append(instance.snapshot())
+        }
+        return state
+    }
+
+    /// The MCP client of a ready process (for the gateway and for tests), nil otherwise.
+    public func client(for id: InstanceID) -> MCPClient? {
+        guard let instance = instances[id], instance.phase == .ready || instance.phase == .unhealthy else { return nil }
+        return instance.client
+    }
+
+    /// Applies new policies (limits, health, restart) to a running process in place.
+    public func update(_ id: InstanceID, to spec: ServerSpec) {
+        instances[id]?.spec.policies = spec.policies
+        instances[id]?.spec.policyHash = spec.policyHash
+        instances[id]?.tracker = HealthTracker(failureThreshold: spec.policies.health.failureThreshold)
+    }
+
+    // MARK: - One process's life
+
+    private func run(_ id: InstanceID) async {
+        guard let instance = instances[id] else { return }
+        do {
+            try await launch(instance)
+            instance.launched.fulfil(())
+        } catch {
+            instance.launched.fulfil(())
+            // A stop that arrived during the launch records the end itself.
+            guard !instance.stopping else { return }
+            _ = finish(instance, status: nil, requested: false, reason: "spawn failed: \(error)")
+            emitter.yield(.spawnFailed(id, error))
+            return
+        }
+        guard !instance.stopping else { return }
+        await handshake(instance)
+        await probe(instance)
+    }
+
+    private func launch(_ instance: Instance) async throws(LaunchError) {
+        let spec = instance.spec
+        let environment = ChildEnvironment.build(spec: spec.env, controller: options.environment)
+        let resolver = CommandResolver(root: options.root, helperDirectory: options.helperDirectory)
+        let executable = try resolver.resolve(spec.command.first ?? "", childPath: environment["PATH"]).get()
+        let cwd = spec.cwd.map { $0.hasPrefix("/") ? $0 : options.root + "/" + $0 } ?? options.root
+        let request = LaunchRequest(
+            executable: executable, arguments: spec.command, environment: environment, cwd: cwd,
+            maxMessageBytes: options.maxMessageBytes)
+        let id = instance.id
+        let emitter = emitter
+        let clock = clock
+        let stderr = StderrSink(
+            id: id, clock: clock, limiter: LogRateLimiter(rate: options.stderrLinesPerSecond, burst: options.stderrBurst),
+            emit: { emitter.yield($0) })
+        let sessionBox = SessionBox()
+        let child = try await ChildProcess.launch(
+            request,
+            stdoutSink: { stdin in
+                let session = StdioSession(writer: stdin, clock: clock) { emitter.yield(.session(id, $0)) }
+                sessionBox.session = session
+                return { session.receive($0) }
+            },
+            onStderr: { stderr.receive($0) })
+        instance.child = child
+        Task { if let status = await child.exit.wait() { await self.exited(id, status: status) } }
+        instance.session = sessionBox.session
+        if let stats = ProcessStats.read(pid: child.pid) {
+            ledger?.add(ProcessLedger.Entry(name: spec.name, pid: child.pid, startTicks: stats.startTicks))
+        }
+        emitter.yield(.spawned(id, pid: child.pid))
+    }
+
+    /// Era probe and handshake, retried every `health.interval` until it succeeds; past the
+    /// startup timeout the process is `unhealthy` (and stays so until a handshake succeeds).
+    private func handshake(_ instance: Instance) async {
+        guard let session = instance.session else { return }
+        let started = clock.now
+        var client = MCPClient(channel: session)
+        while !Task.isCancelled {
+            let health = instance.spec.policies.health
+            let attempt = clock.now
+            do {
+                let identity = try await client.handshake(probeTimeout: health.timeout)
+                instance.client = client
+                instance.identity = identity
+                if identity.hasTools { instance.toolCount = try? await client.listTools(timeout: health.timeout).count }
+                guard !Task.isCancelled else { return }
+                instance.enter(.ready, reason: nil)
+                emitter.yield(.ready(instance.id, identity, toolCount: instance.toolCount, latency: clock.now - started))
+                return
+            } catch {
+                guard !Task.isCancelled else { return }
+                instance.reason = error.description
+                if clock.now - started >= health.startupTimeout, instance.phase == .starting {
+                    instance.enter(.unhealthy, reason: "no MCP handshake within \(health.startupTimeout.formattedMilliseconds): \(error)")
+                    emitter.yield(.startFailed(instance.id, reason: instance.reason ?? error.description))
+                }
+                // A failure that came back at once (the server refused) is retried after a
+                // short pause; one that took a whole timeout is retried at once.
+                let pause = min(health.interval, .seconds(1)) - (clock.now - attempt)
+                if pause > .zero { try? await clock.sleep(for: pause) }
+            }
+        }
+    }
+
+    /// Health probes every `health.interval` until the process is stopped or exits.
+    private func probe(_ instance: Instance) async {
+        while !Task.isCancelled {
+            let health = instance.spec.policies.health
+            do {
+                try await clock.sleep(for: health.interval)
+            } catch {
+                return
+            }
+            guard let client = instance.client else { return }
+            let start = clock.now
+            var failure: String?
+            do {
+                try await client.healthCheck(timeout: health.timeout)
+            } catch {
+                failure = error.description
+            }
+            guard !Task.isCancelled else { return }
+            instance.lastProbe = ProbeRecord(at: Date(), succeeded: failure == nil, latency: clock.now - start, error: failure)
+            switch instance.tracker.record(success: failure == nil) {
+            case .becameUnhealthy:
+                let reason = "\(instance.tracker.consecutiveFailures) health checks failed in a row: \(failure ?? "")"
+                instance.enter(.unhealthy, reason: reason)
+                emitter.yield(.unhealthy(instance.id, reason: reason))
+            case .recovered:
+                instance.enter(.ready, reason: nil)
+                emitter.yield(.recovered(instance.id))
+            case .none:
+                if let failure {
+                    emitter.yield(.probeFailed(instance.id, reason: failure, consecutive: instance.tracker.consecutiveFailures))
+                }
+            }
+        }
+    }
+
+    /// The reaper saw the leader exit. A stop in progress handles its own exit.
+    private func exited(_ id: InstanceID, status: ExitStatus) async {
+        guard let instance = instances[id], !instance.stopping else { return }
+        instance.task?.cancel()
+        instance.session?.close("the process exited (\(status))")
+        if let child = instance.child {
+            ledger?.remove(pid: child.pid)
+            await child.cleanUpAfterExit(clock: clock)
+        }
+        let record = finish(instance, status: status, requested: false, reason: status.description)
+        emitter.yield(.exited(record))
+    }
+
+    /// Records the end of `instance` and forgets it.
+    private func finish(_ instance: Instance, status: ExitStatus?, requested: Bool, reason: String) -> ExitRecord {
+        instance.enter(.stopped, reason: reason)
+        let record = ExitRecord(
+            instance: instance.id, pid: instance.child?.pid, status: status, at: Date(), uptime: clock.now - instance.startedClock,
+            requested: requested, reason: reason)
+        histories[instance.id.name, default: History()].lastExit = record
+        histories[instance.id.name, default: History()].exits += 1
+        instances[instance.id] = nil
+        return record
+    }
+}
+
+/// Carries the session out of the stdout-sink factory, which runs on the spawn thread.
+private final class SessionBox: @unchecked Sendable {
+    // Written once on the spawn thread before `launch` returns, read after: ordered by the
+    // continuation that hands the result back.
+    var session: StdioSession?
+}

@@ -1,0 +1,34 @@
+import Desired
+
+/// How the supervisor starts, talks to and stops processes.
+public struct SupervisorOptions: Sendable {
+    /// Relative commands (`./bin/x`) and relative `cwd`s are resolved against it; the default `cwd`.
+    public var root: String
+    /// Where the leftover-process ledger lives (`<root>/var`); nil keeps no ledger.
+    public var stateDirectory: String?
+    /// Searched for bare commands after the child's `PATH`: the running controller's directory.
+    public var helperDirectory: String?
+    /// The controller's environment, for the child's baseline (`PATH`, `HOME`, `LANG`, `TMPDIR`).
+    public var environment: Environment
+    public var stop: StopPolicy
+    /// Longest JSON-RPC message accepted from a server's stdout.
+    public var maxMessageBytes: Int
+    /// stderr lines per second (and burst) before lines are dropped and counted.
+    public var stderrLinesPerSecond: Double
+    public var stderrBurst: Int
+
+    public init(
+        root: String, stateDirectory: String? = nil, helperDirectory: String? = CommandResolver.runningBinaryDirectory(),
+        environment: Environment, stop: StopPolicy = StopPolicy(), maxMessageBytes: Int = 16 << 20,
+        stderrLinesPerSecond: Double = 50, stderrBurst: Int = 200
+    ) {
+        self.root = root
+        self.stateDirectory = stateDirectory
+        self.helperDirectory = helperDirectory
+        self.environment = environment
+        self.stop = stop
+        self.maxMessageBytes = maxMessageBytes
+        self.stderrLinesPerSecond = stderrLinesPerSecond
+        self.stderrBurst = stderrBurst
+    }
+}

@@ -1,0 +1,144 @@
+import CSystem
+import Desired
+import Dispatch
+import Glibc
+import Synchronization
+import Testing
+
+@testable import Actual
+
+/// A session over a real pipe: what the session writes is read back from the other end, and
+/// lines from "the server" are fed in as the I/O loop would.
+final class PipedSession: Sendable {
+    final class Log: Sendable {
+        let events = Mutex<[SessionEvent]>([])
+    }
+
+    let session: StdioSession
+    let log = Log()
+    private let readEnd: Int32
+
+    init() {
+        var fds: [Int32] = [-1, -1]
+        _ = omni_pipe_cloexec(&fds)
+        readEnd = fds[0]
+        let writer = PipeWriter(fd: fds[1], loop: .shared)
+        let log = log
+        session = StdioSession(writer: writer, clock: SystemClock()) { event in log.events.withLock { $0.append(event) } }
+    }
+
+    deinit { close(readEnd) }
+
+    /// The next line the session wrote. The blocking read runs on a GCD thread: blocking one of
+    /// the few cooperative-pool threads would starve the very calls that write the line.
+    func sentLine() async -> JSONValue? {
+        let fd = readEnd
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var line: [UInt8] = []
+                var byte: UInt8 = 0
+                while read(fd, &byte, 1) == 1 {
+                    if byte == UInt8(ascii: "\n") { break }
+                    line.append(byte)
+                }
+                continuation.resume(returning: try? JSONParser.parse(line))
+            }
+        }
+    }
+
+    func reply(_ text: String) { session.receive(.line(Array(text.utf8))) }
+}
+
+@Suite struct StdioSessionTests {
+    @Test func matchesResponsesToCallersByTheSessionsOwnIds() async throws {
+        let pipe = PipedSession()
+        async let first = pipe.session.call("a", params: nil, timeout: .seconds(10), cancellable: true)
+        let sentA = await pipe.sentLine()
+        async let second = pipe.session.call("b", params: .object([("x", 1)]), timeout: .seconds(10), cancellable: true)
+        let sentB = await pipe.sentLine()
+        #expect(sentA?["method"] == "a")
+        #expect(sentB?["params"]?["x"] == 1)
+        let idA = try #require(sentA?["id"]?.intValue)
+        let idB = try #require(sentB?["id"]?.intValue)
+        #expect(idA != idB)
+        pipe.reply(#"{"jsonrpc":"2.0","id":\#(idB),"result":"B"}"#)
+        pipe.reply(#"{"jsonrpc":"2.0","id":\#(idA),"error":{"code":-32601,"message":"nope"}}"#)
+        let secondResult = try await second
+        #expect(secondResult == "B")
+        do {
+            _ = try await first
+            Issue.record("expected an error response")
+        } catch {
+            #expect(error as? RPCError == .remote(RPCErrorObject(code: -32601, message: "nope", data: nil)))
+        }
+        #expect(pipe.session.protocolErrors == 0)
+    }
+
+    /// A request that times out is cancelled on the server (notifications/cancelled with its id)
+    /// and its late answer is dropped without counting as a protocol error.
+    @Test func aTimeoutSendsCancelledAndIgnoresTheLateAnswer() async throws {
+        let pipe = PipedSession()
+        await #expect(throws: RPCError.timedOut(method: "slow", after: .milliseconds(50))) {
+            try await pipe.session.call("slow", params: nil, timeout: .milliseconds(50), cancellable: true)
+        }
+        let request = try #require(await pipe.sentLine())
+        let cancel = try #require(await pipe.sentLine())
+        #expect(cancel["method"] == "notifications/cancelled")
+        #expect(cancel["params"]?["requestId"] == request["id"])
+        pipe.reply(#"{"jsonrpc":"2.0","id":\#(request["id"]?.intValue ?? 0),"result":{}}"#)
+        #expect(pipe.session.protocolErrors == 0)
+    }
+
+    @Test func aNonCancellableTimeoutSendsNothingMore() async throws {
+        let pipe = PipedSession()
+        await #expect(throws: RPCError.self) {
+            try await pipe.session.call("initialize", params: nil, timeout: .milliseconds(20), cancellable: false)
+        }
+        _ = await pipe.sentLine()
+        _ = await pipe.session.notify("marker", params: nil)
+        #expect(await pipe.sentLine()?["method"] == "marker")
+    }
+
+    @Test func countsAndReportsEveryKindOfBadLine() async {
+        let pipe = PipedSession()
+        pipe.reply("this is not json")
+        pipe.reply(#"{"hello":"world"}"#)
+        pipe.reply(#"{"jsonrpc":"2.0","id":999,"result":{}}"#)
+        pipe.reply(#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#)
+        pipe.session.receive(.oversized(20_000_000))
+        pipe.reply("   ")
+        #expect(pipe.session.protocolErrors == 5)
+        let events = pipe.log.events.withLock { $0 }
+        #expect(events.count == 5)
+        #expect(events[0] == .invalidMessage(reason: "invalid JSON at byte 1: expected true, got 'h'", excerpt: "this is not json"))
+        #expect(events[2] == .unknownResponse(.int(999)))
+        #expect(events[4] == .oversizedMessage(bytes: 20_000_000))
+    }
+
+    /// Legacy servers may ping their client; the session answers, and refuses other requests.
+    @Test func answersServerRequests() async {
+        let pipe = PipedSession()
+        pipe.reply(#"{"jsonrpc":"2.0","id":"p1","method":"ping"}"#)
+        #expect(await pipe.sentLine() == RPCMessage.response(id: .string("p1"), result: .object([])))
+        pipe.reply(#"{"jsonrpc":"2.0","id":4,"method":"sampling/createMessage","params":{}}"#)
+        #expect(await pipe.sentLine()?["error"]?["code"] == -32601)
+        pipe.reply(#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#)
+        #expect(pipe.log.events.withLock { $0 }.last == .notification(method: "notifications/tools/list_changed", params: nil))
+    }
+
+    @Test func closingFailsEveryCallerAndLaterCalls() async {
+        let pipe = PipedSession()
+        async let pending = pipe.session.call("x", params: nil, timeout: .seconds(30), cancellable: true)
+        _ = await pipe.sentLine()
+        pipe.session.close("the process exited (exit 1)")
+        do {
+            _ = try await pending
+            Issue.record("expected the close to fail the call")
+        } catch {
+            #expect(error as? RPCError == .closed("the process exited (exit 1)"))
+        }
+        await #expect(throws: RPCError.closed("the process exited (exit 1)")) {
+            try await pipe.session.call("y", params: nil, timeout: .seconds(1), cancellable: true)
+        }
+    }
+}

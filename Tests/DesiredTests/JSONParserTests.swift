@@ -1,0 +1,55 @@
+import Testing
+
+@testable import Desired
+
+@Suite struct JSONParserTests {
+    @Test func parsesEveryKindOfValueInOrder() throws {
+        let value = try JSONParser.parse(#" {"b": [1, -2.5e1, true, false, null], "a": "x\n\u00e9\ud83d\ude00"} "#)
+        #expect(value == .object([("b", [1, .double(-25), true, false, .null]), ("a", .string("x\né😀"))]))
+        #expect(value["a"]?.stringValue == "x\né😀")
+        #expect(value["b"]?.arrayValue?.first?.intValue == 1)
+        #expect(try JSONParser.parse("9223372036854775807") == .int(Int.max))
+        #expect(try JSONParser.parse("9223372036854775808") == .double(9_223_372_036_854_775_808))
+        #expect(try JSONParser.parse("0.5").doubleValue == 0.5)
+    }
+
+    @Test(arguments: [
+        ("", "byte 0: expected a value, got end of input"),
+        ("{\"a\":1,}", "byte 7: expected a string key, got '}'"),
+        ("[1 2]", "byte 3: expected ',' or ']', got '2'"),
+        ("{\"a\":1,\"a\":2}", "byte 7: duplicate key \"a\""),
+        ("01", "byte 0: leading zero in a number"),
+        ("1.", "byte 2: expected a digit after '.', got end of input"),
+        ("\"\\x\"", "byte 2: invalid escape \\'x'"),
+        ("\"\\ud800\"", "byte 7: lone high surrogate \\ud800"),
+        ("\"a\tb\"", "byte 2: control character 0x9 in a string (escape it)"),
+        ("\"abc", "byte 4: unterminated string"),
+        ("tru", "byte 3: expected true, got end of input"),
+        ("{} x", "byte 3: unexpected 'x' after the value"),
+        ("1e999", "byte 0: number 1e999 is out of range"),
+    ])
+    func rejectsWithAPreciseOffset(input: String, message: String) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(input) }
+        do {
+            _ = try JSONParser.parse(input)
+        } catch {
+            #expect(error.description == message)
+        }
+    }
+
+    /// Deep nesting from a hostile peer must be an error, never a stack overflow.
+    @Test func limitsNesting() {
+        let deep = String(repeating: "[", count: 100_000)
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(deep) }
+        #expect(throws: Never.self) { try JSONParser.parse(String(repeating: "[", count: 128) + String(repeating: "]", count: 128)) }
+    }
+
+    @Test func rejectsInvalidUTF8InStrings() {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xFF, 0x22]) }
+    }
+
+    @Test func roundTripsThroughTheRenderer() throws {
+        let value: JSONValue = .object([("k", .string("q\"\\\u{1}")), ("n", [1, .double(0.25)])])
+        #expect(try JSONParser.parse(value.rendered()) == value)
+    }
+}
