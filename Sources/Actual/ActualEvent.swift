@@ -10,6 +10,8 @@ public enum ActualEvent: Sendable, Hashable {
     case ready(InstanceID, ServerIdentity, toolCount: Int?, latency: Duration)
     /// No handshake within the startup timeout.
     case startFailed(InstanceID, reason: String)
+    /// One health check, whatever its outcome (for latency metrics).
+    case probed(InstanceID, ProbeRecord)
     case probeFailed(InstanceID, reason: String, consecutive: Int)
     /// `failure_threshold` probes failed in a row.
     case unhealthy(InstanceID, reason: String)

@@ -13,9 +13,11 @@ protocol IOHandler: AnyObject, Sendable {
 ///
 /// One thread serves every server's stdout, stderr and stdin (a thread per pipe would cost two
 /// stacks per server). Child exits arrive as SIGCHLD, which a C handler turns into a write to an
-/// eventfd in the same epoll set; the loop then reaps with `waitpid(-1, WNOHANG)` until nothing is
-/// left, so orphaned grandchildren re-parented to this subreaper are reaped too. No timers, no
-/// polling: the thread sleeps in `epoll_wait` until something happens.
+/// eventfd in the same epoll set; the loop then reaps each process group it started with
+/// `waitpid(-pgid, WNOHANG)`, so orphaned grandchildren re-parented to this subreaper are reaped
+/// too. Never `waitpid(-1)`: that would steal the exit of a child some other code in the process
+/// started and waits for (Foundation's `Process`, in the tests). No timers, no polling: the
+/// thread sleeps in `epoll_wait` until something happens.
 final class IOLoop: Sendable {
     /// There is one SIGCHLD disposition per process, so there is one loop.
     static let shared = IOLoop()
@@ -23,8 +25,9 @@ final class IOLoop: Sendable {
     private struct State {
         var handlers: [UInt64: any IOHandler] = [:]
         var nextToken: UInt64 = 1
-        /// Called with the exit status of a direct child, keyed by pid.
-        var exitWatchers: [pid_t: @Sendable (ExitStatus) -> Void] = [:]
+        /// Process groups started here, keyed by the leader's pid (= the group id), with the
+        /// leader's exit watcher until the leader is reaped.
+        var groups: [pid_t: (@Sendable (ExitStatus) -> Void)?] = [:]
         var orphansReaped = 0
         var onOrphan: (@Sendable (pid_t, ExitStatus) -> Void)?
     }
@@ -78,7 +81,7 @@ final class IOLoop: Sendable {
     func spawnWatched(_ spawn: () -> pid_t, onExit: @escaping @Sendable (ExitStatus) -> Void) -> pid_t {
         state.withLock { state in
             let pid = spawn()
-            if pid != -1 { state.exitWatchers[abs(pid)] = onExit }
+            if pid != -1 { state.groups[abs(pid)] = onExit }
             return pid
         }
     }
@@ -89,6 +92,9 @@ final class IOLoop: Sendable {
     }
 
     var orphansReaped: Int { state.withLock { $0.orphansReaped } }
+
+    /// Process groups still watched (a leader not yet reaped, or members left behind).
+    var watchedGroups: Int { state.withLock { $0.groups.count } }
 
     private func run() {
         var tokens = [UInt64](repeating: 0, count: 64)
@@ -112,17 +118,29 @@ final class IOLoop: Sendable {
         _ = read(childSignal, &counter, 8)
         var calls: [@Sendable () -> Void] = []
         state.withLock { state in
-            while true {
-                let result = omni_wait_any()
-                if result.pid <= 0 { break }
-                let status = result.exited == 1 ? ExitStatus(code: result.code) : ExitStatus(signal: result.signal)
-                if let watcher = state.exitWatchers.removeValue(forKey: result.pid) {
-                    calls.append { watcher(status) }
-                } else {
-                    state.orphansReaped += 1
-                    if let onOrphan = state.onOrphan {
-                        let pid = result.pid
-                        calls.append { onOrphan(pid, status) }
+            for (group, watcher) in state.groups {
+                var leaderWatcher = watcher
+                while true {
+                    let result = omni_wait(-group)
+                    if result.pid == 0 { break }  // members left, none exited yet
+                    if result.pid < 0 {
+                        // ECHILD: no child of ours left in the group. Forget the group once its
+                        // leader is reaped and no member at all is left (a member that is not
+                        // our child yet may become one when its parent dies).
+                        if leaderWatcher == nil, kill(-group, 0) != 0 { state.groups.removeValue(forKey: group) }
+                        break
+                    }
+                    let status = result.exited == 1 ? ExitStatus(code: result.code) : ExitStatus(signal: result.signal)
+                    if result.pid == group, let leader = leaderWatcher {
+                        leaderWatcher = nil
+                        state.groups[group] = .some(nil)
+                        calls.append { leader(status) }
+                    } else {
+                        state.orphansReaped += 1
+                        if let onOrphan = state.onOrphan {
+                            let pid = result.pid
+                            calls.append { onOrphan(pid, status) }
+                        }
                     }
                 }
             }

@@ -68,7 +68,7 @@ struct ProcessLedger: Sendable {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return names.compactMap { Int32($0) }.filter { pid in
             guard let stats = ProcessStats.read(pid: pid) else { return false }
-            return stats.processGroup == entry.pid && stats.startTicks >= entry.startTicks
+            return !stats.isZombie && stats.processGroup == entry.pid && stats.startTicks >= entry.startTicks
         }.sorted()
     }
 

@@ -9,6 +9,11 @@ public struct ProcessStats: Sendable, Hashable {
     /// that survives pid reuse.
     public var startTicks: UInt64
     public var processGroup: Int32
+    /// The state letter (field 3): `R`, `S`, `D`, `Z` (exited, not yet reaped), …
+    public var state: Character
+
+    /// Exited but not reaped: no longer running anything.
+    public var isZombie: Bool { state == "Z" }
 
     /// Reads `/proc/<pid>/stat`; nil when the process is gone.
     public static func read(pid: Int32) -> ProcessStats? {
@@ -23,10 +28,11 @@ public struct ProcessStats: Sendable, Hashable {
         let fields = text[text.index(after: close)...].split(separator: " ")
         // fields[0] is field 3 (state); field N is fields[N - 3].
         guard fields.count > 21, let pgrp = Int32(fields[2]), let utime = Double(fields[11]), let stime = Double(fields[12]),
-            let start = UInt64(fields[19]), let rss = Int(fields[21])
+            let start = UInt64(fields[19]), let rss = Int(fields[21]), let state = fields[0].first
         else { return nil }
         return ProcessStats(
-            cpuSeconds: (utime + stime) / ticksPerSecond, rssBytes: rss * pageSize, startTicks: start, processGroup: pgrp)
+            cpuSeconds: (utime + stime) / ticksPerSecond, rssBytes: rss * pageSize, startTicks: start, processGroup: pgrp,
+            state: state)
     }
 
     static let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))

@@ -233,7 +233,9 @@ public actor Supervisor {
                 failure = error.description
             }
             guard !Task.isCancelled else { return }
-            instance.lastProbe = ProbeRecord(at: Date(), succeeded: failure == nil, latency: clock.now - start, error: failure)
+            let record = ProbeRecord(at: Date(), succeeded: failure == nil, latency: clock.now - start, error: failure)
+            instance.lastProbe = record
+            emitter.yield(.probed(instance.id, record))
             switch instance.tracker.record(success: failure == nil) {
             case .becameUnhealthy:
                 let reason = "\(instance.tracker.consecutiveFailures) health checks failed in a row: \(failure ?? "")"

@@ -143,12 +143,12 @@ int omni_count_open_fds(void) {
     return count - 1;  // the directory stream's own descriptor
 }
 
-omni_wait_result omni_wait_any(void) {
+omni_wait_result omni_wait(pid_t which) {
     omni_wait_result result = {0, 0, 0, 0};
     int status = 0;
     pid_t pid;
     do {
-        pid = waitpid(-1, &status, WNOHANG);
+        pid = waitpid(which, &status, WNOHANG);
     } while (pid < 0 && errno == EINTR);
     if (pid < 0) {
         result.pid = -1;

@@ -59,9 +59,10 @@ typedef struct {
     int signal;
 } omni_wait_result;
 
-/// waitpid(-1, WNOHANG) with the status decoded (WIFEXITED and friends are macros Swift cannot
-/// import). Reaps any child, including orphaned grandchildren re-parented to this subreaper.
-omni_wait_result omni_wait_any(void);
+/// waitpid(which, WNOHANG) with the status decoded (WIFEXITED and friends are macros Swift cannot
+/// import). `which` = -pgid reaps any child in that process group, including orphaned
+/// grandchildren re-parented to this subreaper, and never another component's children.
+omni_wait_result omni_wait(pid_t which);
 
 /// Installs a SIGCHLD handler that writes to the eventfd `fd` (write(2) is async-signal-safe),
 /// with SA_RESTART | SA_NOCLDSTOP, so an epoll loop can wait for child exits without polling.

@@ -1,0 +1,152 @@
+import Actual
+import Desired
+import Foundation
+import Glibc
+import Testing
+
+/// The package root and the built binaries the tests run as real children.
+enum Built {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+    static let debug = root + "/.build/debug"
+    static let venvBin = root + "/.venv/bin"
+}
+
+/// Collects a supervisor's events and lets a test wait for one, without sleeping: each new event
+/// wakes the waiters, and a waiter gives up after its timeout.
+actor EventLog {
+    private(set) var events: [ActualEvent] = []
+    private var waiters: [(id: Int, match: @Sendable (ActualEvent) -> Bool, continuation: CheckedContinuation<ActualEvent?, Never>)] = []
+    private var nextWaiter = 0
+
+    init(_ stream: AsyncStream<ActualEvent>) {
+        Task { [weak self] in
+            for await event in stream { await self?.append(event) }
+        }
+    }
+
+    private func append(_ event: ActualEvent) {
+        events.append(event)
+        let ready = waiters.filter { $0.match(event) }
+        waiters.removeAll { $0.match(event) }
+        for waiter in ready { waiter.continuation.resume(returning: event) }
+    }
+
+    /// The first event (already seen or still to come) that matches, or nil after `timeout`.
+    func first(timeout: Duration = .seconds(20), where match: @escaping @Sendable (ActualEvent) -> Bool) async -> ActualEvent? {
+        if let seen = events.first(where: match) { return seen }
+        nextWaiter += 1
+        let id = nextWaiter
+        return await withTaskGroup(of: ActualEvent?.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    Task { await self.add(id: id, match: match, continuation: continuation) }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                await self.expire(id)
+                return nil
+            }
+            let result = await group.next() ?? nil
+            group.cancelAll()
+            expire(id)
+            return result
+        }
+    }
+
+    private func add(id: Int, match: @escaping @Sendable (ActualEvent) -> Bool, continuation: CheckedContinuation<ActualEvent?, Never>) {
+        if let seen = events.first(where: match) {
+            continuation.resume(returning: seen)
+            return
+        }
+        waiters.append((id, match, continuation))
+    }
+
+    private func expire(_ id: Int) {
+        for waiter in waiters where waiter.id == id { waiter.continuation.resume(returning: nil) }
+        waiters.removeAll { $0.id == id }
+    }
+}
+
+/// A throwaway root with manifests, a supervisor over it, and its event log.
+final class Fleet: Sendable {
+    let root: String
+    let supervisor: Supervisor
+    let log: EventLog
+
+    init(stop: StopPolicy = StopPolicy(stdinGrace: .milliseconds(500), killAfter: .seconds(2)), maxMessageBytes: Int = 1 << 20) throws {
+        root = NSTemporaryDirectory() + "omni-actual-" + UUID().uuidString
+        for directory in ["servers", "config", "var"] {
+            try FileManager.default.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
+        }
+        let environment = Environment(["PATH": Built.venvBin + ":/usr/bin:/bin", "HOME": root, "LANG": "C.UTF-8"])
+        supervisor = Supervisor(
+            options: SupervisorOptions(
+                root: root, stateDirectory: root + "/var", helperDirectory: Built.debug, environment: environment, stop: stop,
+                maxMessageBytes: maxMessageBytes, stderrLinesPerSecond: 50, stderrBurst: 20))
+        log = EventLog(supervisor.events)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    /// A resolved spec for a server named `name` running `command` (default: `mcp-demo` with
+    /// `flags`), with fast health checks unless `health` says otherwise.
+    func spec(
+        _ name: String, command: [String] = ["mcp-demo"], flags: String = "", env: [String: String] = [:], cwd: String? = nil,
+        health: String = "{ interval: 1s, timeout: 500ms, failure_threshold: 2, startup_timeout: 10s }"
+    ) throws -> ServerSpec {
+        var environment = env
+        if !flags.isEmpty { environment["MCP_DEMO_FLAGS"] = flags }
+        let envLines = environment.sorted { $0.key < $1.key }.map { "  \($0.key): \"\($0.value)\"" }.joined(separator: "\n")
+        let yaml = """
+            name: \(name)
+            description: test server
+            transport: stdio
+            command: [\(command.map { "\"\($0)\"" }.joined(separator: ", "))]
+            \(environment.isEmpty ? "" : "env:\n" + envLines)
+            \(cwd.map { "cwd: \"\($0)\"" } ?? "")
+            health: \(health)
+            """
+        try Data(yaml.utf8).write(to: URL(fileURLWithPath: root + "/servers/\(name).yaml"))
+        try Data("features: { \(name): { enabled: true } }\n".utf8).write(to: URL(fileURLWithPath: root + "/config/default.yaml"))
+        let load = Workspace(root: root, envName: "").load(Environment([:]))
+        guard let spec = load.state?.servers[name] else {
+            throw SpecError(description: load.diagnostics.map(\.message).joined(separator: "; "))
+        }
+        return spec
+    }
+
+    struct SpecError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Starts `spec` and waits for `ready` (or returns the event that came instead).
+    func startReady(_ spec: ServerSpec) async -> (InstanceID, ActualEvent?) {
+        let id = await supervisor.start(spec)
+        let event = await log.first { event in
+            switch event {
+            case .ready(let ready, _, _, _), .startFailed(let ready, _), .spawnFailed(let ready, _): ready == id
+            case .exited(let record): record.instance == id
+            default: false
+            }
+        }
+        return (id, event)
+    }
+}
+
+/// Whether a process with this pid exists (zombies included).
+func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
+
+/// The pids of this process's children, from /proc.
+func childPids() -> [Int32] {
+    let me = getpid()
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { Int32($0) }.filter { pid in
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 && Int32(fields[1]) == me
+    }.sorted()
+}

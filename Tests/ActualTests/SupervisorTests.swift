@@ -1,0 +1,238 @@
+import Actual
+import Desired
+import Foundation
+import Glibc
+import Testing
+
+/// Real `mcp-demo` processes under the supervisor: every phase, every fault, every way to end.
+@Suite(.timeLimit(.minutes(2))) struct SupervisorTests {
+    @Test(arguments: [("dual", MCPEra.modern), ("modern", .modern), ("legacy", .legacy)])
+    func eachEraReachesReadyPassesHealthChecksAndStopsCleanly(flag: String, era: MCPEra) async throws {
+        let fleet = try Fleet()
+        let (id, ready) = await fleet.startReady(try fleet.spec("demo", flags: "--era \(flag)"))
+        guard case .ready(_, let identity, let tools, _) = ready else {
+            Issue.record("expected ready, got \(String(describing: ready))")
+            return
+        }
+        #expect(identity.era == era)
+        #expect(identity.name == "mcp-demo")
+        #expect(tools == 4)
+        // Two successful health checks in a row, in the server's own era.
+        for _ in 0..<2 {
+            let probed = await fleet.log.first { event in
+                if case .probed(id, let record) = event { return record.succeeded && record.at > Date(timeIntervalSinceNow: -0.2) }
+                return false
+            }
+            #expect(probed != nil)
+        }
+        let snapshot = await fleet.supervisor.snapshot()
+        let instance = try #require(snapshot.servers["demo"]?.instances.first)
+        #expect(instance.phase == .ready)
+        #expect(instance.identity?.era == era)
+        #expect((instance.stats?.rssBytes ?? 0) > 0)
+        let pid = try #require(instance.pid)
+
+        let record = try #require(await fleet.supervisor.stop(id, reason: "test"))
+        #expect(record.status == ExitStatus(code: 0))
+        #expect(record.requested)
+        #expect(!isAlive(pid))
+        let stopped = await fleet.log.first { if case .stopped(let r, _) = $0 { return r.instance == id } else { return false } }
+        #expect(stopped == .stopped(record, step: .stdinClosed))
+        #expect(await fleet.supervisor.snapshot().servers["demo"]?.instances.isEmpty == true)
+    }
+
+    @Test func aToolCallWorksThroughTheSupervisorsClient() async throws {
+        let fleet = try Fleet()
+        let (id, _) = await fleet.startReady(try fleet.spec("demo"))
+        let client = try #require(await fleet.supervisor.client(for: id))
+        let result = try await client.callTool("add", arguments: .object([("a", 2), ("b", 40)]), timeout: .seconds(5))
+        #expect(result["content"]?.arrayValue?.first?["text"] == "42")
+        #expect(result["resultType"] == "complete")
+        await fleet.supervisor.stopAll(reason: "test")
+    }
+
+    @Test func exitAfterRequestsIsRecordedWithItsCode() async throws {
+        let fleet = try Fleet()
+        let id = await fleet.supervisor.start(try fleet.spec("demo", flags: "--exit-after-requests 4 --exit-code 3"))
+        let event = await fleet.log.first { if case .exited(let r) = $0 { return r.instance == id } else { return false } }
+        guard case .exited(let record) = event else {
+            Issue.record("no exit")
+            return
+        }
+        #expect(record.status == ExitStatus(code: 3))
+        #expect(!record.requested)
+        #expect(record.reason == "exit 3")
+        let server = await fleet.supervisor.snapshot().servers["demo"]
+        #expect(server?.instances.isEmpty == true)
+        #expect(server?.lastExit == record)
+        #expect(server?.exits == 1)
+    }
+
+    @Test func anExternalKillIsRecordedAsASignal() async throws {
+        let fleet = try Fleet()
+        let (id, _) = await fleet.startReady(try fleet.spec("demo"))
+        let pid = try #require(await fleet.supervisor.snapshot().servers["demo"]?.instances.first?.pid)
+        kill(pid, SIGKILL)
+        let event = await fleet.log.first { if case .exited(let r) = $0 { return r.instance == id } else { return false } }
+        guard case .exited(let record) = event else {
+            Issue.record("no exit")
+            return
+        }
+        #expect(record.reason == "killed by SIGKILL")
+    }
+
+    @Test func aSlowStartStillBecomesReady() async throws {
+        let fleet = try Fleet()
+        let (_, event) = await fleet.startReady(try fleet.spec("demo", flags: "--slow-start-ms 600"))
+        guard case .ready = event else {
+            Issue.record("expected ready, got \(String(describing: event))")
+            return
+        }
+        await fleet.supervisor.stopAll(reason: "test")
+    }
+
+    @Test func noHandshakeWithinTheStartupTimeoutIsUnhealthy() async throws {
+        let fleet = try Fleet()
+        let spec = try fleet.spec(
+            "demo", flags: "--no-handshake", health: "{ interval: 1s, timeout: 200ms, failure_threshold: 2, startup_timeout: 1s }")
+        let (id, event) = await fleet.startReady(spec)
+        guard case .startFailed(_, let reason) = event else {
+            Issue.record("expected startFailed, got \(String(describing: event))")
+            return
+        }
+        #expect(reason.hasPrefix("no MCP handshake within 1.0s"))
+        let instance = await fleet.supervisor.snapshot().servers["demo"]?.instances.first
+        #expect(instance?.phase == .unhealthy)
+        await fleet.supervisor.stop(id, reason: "test")
+    }
+
+    /// Each way a ready server can stop answering properly must end in `unhealthy`.
+    @Test(arguments: [
+        "--era legacy --fault-after 3 --hang ping",
+        "--era legacy --fault-after 3 --garbage text",
+        "--era legacy --fault-after 3 --garbage json",
+        "--fault-after 2 --huge-line 3000000",
+        "--fault-after 2 --hang server/discover",
+    ])
+    func aServerThatStopsAnsweringBecomesUnhealthy(flags: String) async throws {
+        let fleet = try Fleet()
+        let (id, ready) = await fleet.startReady(try fleet.spec("demo", flags: flags))
+        guard case .ready = ready else {
+            Issue.record("expected ready, got \(String(describing: ready))")
+            return
+        }
+        let unhealthy = await fleet.log.first { if case .unhealthy(id, _) = $0 { return true } else { return false } }
+        #expect(unhealthy != nil)
+        let instance = await fleet.supervisor.snapshot().servers["demo"]?.instances.first
+        #expect(instance?.phase == .unhealthy)
+        #expect((instance?.consecutiveFailures ?? 0) >= 2)
+        if flags.contains("garbage") || flags.contains("huge") {
+            #expect((instance?.protocolErrors ?? 0) > 0)
+            let reported = await fleet.log.first { event in
+                switch event {
+                case .session(id, .invalidMessage), .session(id, .oversizedMessage): true
+                default: false
+                }
+            }
+            #expect(reported != nil)
+        }
+        await fleet.supervisor.stop(id, reason: "test")
+    }
+
+    /// A stderr flood is rate-limited into counted drops; the server itself stays ready.
+    @Test func aStderrFloodIsRateLimitedAndCounted() async throws {
+        let fleet = try Fleet()
+        let (id, ready) = await fleet.startReady(try fleet.spec("demo", flags: "--flood-stderr 5000 --stderr-every-request"))
+        guard case .ready = ready else {
+            Issue.record("expected ready, got \(String(describing: ready))")
+            return
+        }
+        let suppressed = await fleet.log.first {
+            if case .stderrSuppressed(id, let lines) = $0 { return lines > 1000 } else { return false }
+        }
+        #expect(suppressed != nil)
+        let lines = await fleet.log.events.filter { if case .stderr(id, _) = $0 { return true } else { return false } }
+        #expect(lines.count < 200)
+        await fleet.supervisor.stop(id, reason: "test")
+    }
+
+    @Test func aServerIgnoringSIGTERMIsKilled() async throws {
+        let fleet = try Fleet(stop: StopPolicy(stdinGrace: .milliseconds(100), killAfter: .milliseconds(600)))
+        // An ignored signal stays ignored across exec: `sleep` ignores SIGTERM and never reads its
+        // stdin, so neither closing stdin nor SIGTERM ends it; only SIGKILL does.
+        let spec = try fleet.spec("stubborn", command: ["/bin/sh", "-c", "trap '' TERM; exec sleep 1000"])
+        let id = await fleet.supervisor.start(spec)
+        _ = await fleet.log.first { if case .spawned(id, _) = $0 { return true } else { return false } }
+        let record = try #require(await fleet.supervisor.stop(id, reason: "test"))
+        #expect(record.status == ExitStatus(signal: SIGKILL))
+        let stopped = await fleet.log.first { if case .stopped(let r, _) = $0 { return r.instance == id } else { return false } }
+        #expect(stopped == .stopped(record, step: .sigkill))
+    }
+
+    /// The leader exits on stdin EOF, but its grandchild ignores SIGTERM and stays in the group:
+    /// the stop must not end until the grandchild is gone too.
+    @Test func aGrandchildIgnoringSIGTERMIsGoneAfterStop() async throws {
+        let fleet = try Fleet(stop: StopPolicy(stdinGrace: .milliseconds(300), killAfter: .seconds(1)))
+        let (id, _) = await fleet.startReady(try fleet.spec("demo", flags: "--fork-grandchild"))
+        let line = await fleet.log.first {
+            if case .stderr(id, let line) = $0 { return line.contains("grandchild pid") } else { return false }
+        }
+        guard case .stderr(_, let text) = line, let pid = text.split(separator: " ").last.flatMap({ Int32($0) }) else {
+            Issue.record("no grandchild pid in \(String(describing: line))")
+            return
+        }
+        #expect(isAlive(pid))
+        let record = try #require(await fleet.supervisor.stop(id, reason: "test"))
+        #expect(record.status == ExitStatus(code: 0))
+        #expect(!isAlive(pid))
+        let stopped = await fleet.log.first { if case .stopped(let r, _) = $0 { return r.instance == id } else { return false } }
+        #expect(stopped == .stopped(record, step: .sigkill))
+    }
+
+    @Test func aMissingExecutableIsAPerServerError() async throws {
+        let fleet = try Fleet()
+        let (id, event) = await fleet.startReady(try fleet.spec("ghost", command: ["no-such-mcp-server"]))
+        guard case .spawnFailed(id, let error) = event else {
+            Issue.record("expected spawnFailed, got \(String(describing: event))")
+            return
+        }
+        #expect(error.step == .resolve)
+        #expect(error.message.hasPrefix("executable \"no-such-mcp-server\" not found in "))
+        let server = await fleet.supervisor.snapshot().servers["ghost"]
+        #expect(server?.lastExit?.reason.hasPrefix("spawn failed: executable") == true)
+        #expect(server?.instances.isEmpty == true)
+    }
+
+    @Test func aBadWorkingDirectoryIsAPerServerError() async throws {
+        let fleet = try Fleet()
+        let (id, event) = await fleet.startReady(try fleet.spec("lost", cwd: "no/such/dir"))
+        guard case .spawnFailed(id, let error) = event else {
+            Issue.record("expected spawnFailed, got \(String(describing: event))")
+            return
+        }
+        #expect(error.step == .cwd)
+        #expect(error.message == "cwd \(fleet.root)/no/such/dir: No such file or directory")
+    }
+
+    /// The child sees the baseline and its own manifest's variables: nothing else.
+    @Test func theChildEnvironmentIsExactlyBaselinePlusManifest() async throws {
+        let fleet = try Fleet()
+        let spec = try fleet.spec("env", command: ["/bin/sh", "-c", "env | sort >&2; exec mcp-demo"], env: ["ONLY_MINE": "yes"])
+        let (id, _) = await fleet.startReady(spec)
+        await fleet.supervisor.stop(id, reason: "test")
+        let names = await fleet.log.events.compactMap { event -> String? in
+            guard case .stderr(id, let line) = event, let equals = line.firstIndex(of: "=") else { return nil }
+            return String(line[..<equals])
+        }
+        #expect(Set(names).subtracting(["PWD", "SHLVL", "_"]) == ["HOME", "LANG", "ONLY_MINE", "PATH"])
+    }
+
+    @Test func stopDuringLaunchStillStopsTheProcess() async throws {
+        let fleet = try Fleet()
+        let id = await fleet.supervisor.start(try fleet.spec("demo"))
+        let record = await fleet.supervisor.stop(id, reason: "changed my mind")
+        #expect(record?.requested == true)
+        if let pid = record?.pid { #expect(!isAlive(pid)) }
+        #expect(await fleet.supervisor.snapshot().servers["demo"]?.instances.isEmpty == true)
+    }
+}
