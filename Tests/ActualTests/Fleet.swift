@@ -1,4 +1,5 @@
 import Actual
+import CSystem
 import Desired
 import Foundation
 import Glibc
@@ -75,8 +76,15 @@ final class Fleet: Sendable {
     let supervisor: Supervisor
     let log: EventLog
 
-    init(stop: StopPolicy = StopPolicy(stdinGrace: .milliseconds(500), killAfter: .seconds(2)), maxMessageBytes: Int = 1 << 20) throws {
-        root = NSTemporaryDirectory() + "omni-actual-" + UUID().uuidString
+    private let ownsRoot: Bool
+
+    /// A new root, removed on deinit; or `root`, an existing one that the caller owns.
+    init(
+        root existing: String? = nil, stop: StopPolicy = StopPolicy(stdinGrace: .milliseconds(500), killAfter: .seconds(2)),
+        maxMessageBytes: Int = 1 << 20
+    ) throws {
+        root = existing ?? NSTemporaryDirectory() + "omni-actual-" + UUID().uuidString
+        ownsRoot = existing == nil
         for directory in ["servers", "config", "var"] {
             try FileManager.default.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
         }
@@ -88,7 +96,7 @@ final class Fleet: Sendable {
         log = EventLog(supervisor.events)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    deinit { if ownsRoot { try? FileManager.default.removeItem(atPath: root) } }
 
     /// A resolved spec for a server named `name` running `command` (default: `mcp-demo` with
     /// `flags`), with fast health checks unless `health` says otherwise.
@@ -149,4 +157,15 @@ func childPids() -> [Int32] {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         return fields.count > 1 && Int32(fields[1]) == me
     }.sorted()
+}
+
+/// Waits for any process (not only a child) to exit, through a pidfd: no polling. False when it
+/// is still alive after `timeout`.
+func waitForExit(_ pid: Int32, timeout: Duration) -> Bool {
+    let fd = omni_pidfd_open(pid)
+    guard fd >= 0 else { return true }  // ESRCH: already gone
+    defer { close(fd) }
+    var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    let ms = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+    return poll(&entry, 1, ms) == 1
 }
