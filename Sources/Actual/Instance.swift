@@ -11,7 +11,10 @@ final class Instance {
     private(set) var since: Date
     var reason: String?
     var child: ChildProcess?
+    /// The stdio session of a `transport: stdio` process (closed when it ends).
     var session: StdioSession?
+    /// What MCP travels over: the stdio session, or HTTP for `transport: http`.
+    var channel: (any MCPChannel)?
     var client: MCPClient?
     var identity: ServerIdentity?
     var toolCount: Int?
@@ -41,7 +44,7 @@ final class Instance {
         InstanceSnapshot(
             id: id, phase: phase, pid: child?.pid, processHash: spec.processHash, policyHash: spec.policyHash, since: since,
             startedAt: startedAt, reason: reason, identity: identity, toolCount: toolCount, lastProbe: lastProbe,
-            consecutiveFailures: tracker.consecutiveFailures, protocolErrors: session?.protocolErrors ?? 0,
+            consecutiveFailures: tracker.consecutiveFailures, protocolErrors: channel?.protocolErrors ?? 0,
             stats: child.flatMap { ProcessStats.read(pid: $0.pid) })
     }
 }

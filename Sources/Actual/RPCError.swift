@@ -13,6 +13,8 @@ public enum RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     case remote(RPCErrorObject)
     /// The server answered with something that breaks the protocol.
     case protocolViolation(String)
+    /// The HTTP exchange itself failed (connection refused, a non-MCP status, a stream cut short).
+    case transport(String)
 
     public var description: String {
         switch self {
@@ -22,6 +24,7 @@ public enum RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unwritable(let why): "cannot write to the server: \(why)"
         case .remote(let error): "error \(error.code): \(error.message)"
         case .protocolViolation(let why): "protocol violation: \(why)"
+        case .transport(let why): why
         }
     }
 }

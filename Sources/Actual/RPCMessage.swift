@@ -88,23 +88,23 @@ enum RPCMessage: Sendable, Equatable {
     }
 
     /// The wire form of a request (one line, no trailing newline).
-    static func request(id: RPCID, method: String, params: JSONValue?) -> JSONValue {
+    static func encodeRequest(id: RPCID, method: String, params: JSONValue?) -> JSONValue {
         var pairs: [(String, JSONValue)] = [("jsonrpc", "2.0"), ("id", id.json), ("method", .string(method))]
         if let params { pairs.append(("params", params)) }
         return .object(pairs)
     }
 
-    static func notification(method: String, params: JSONValue?) -> JSONValue {
+    static func encodeNotification(method: String, params: JSONValue?) -> JSONValue {
         var pairs: [(String, JSONValue)] = [("jsonrpc", "2.0"), ("method", .string(method))]
         if let params { pairs.append(("params", params)) }
         return .object(pairs)
     }
 
-    static func response(id: RPCID, result: JSONValue) -> JSONValue {
+    static func encodeResponse(id: RPCID, result: JSONValue) -> JSONValue {
         .object([("jsonrpc", "2.0"), ("id", id.json), ("result", result)])
     }
 
-    static func response(id: RPCID, error: RPCErrorObject) -> JSONValue {
+    static func encodeResponse(id: RPCID, error: RPCErrorObject) -> JSONValue {
         var body: [(String, JSONValue)] = [("code", .int(error.code)), ("message", .string(error.message))]
         if let data = error.data { body.append(("data", data)) }
         return .object([("jsonrpc", "2.0"), ("id", id.json), ("error", .object(body))])

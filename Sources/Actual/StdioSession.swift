@@ -46,7 +46,7 @@ public final class StdioSession: MCPChannel {
             return .success(state.nextID)
         }
         let id = try opened.get()
-        let line = RPCMessage.request(id: .int(id), method: method, params: params).rendered() + "\n"
+        let line = RPCMessage.encodeRequest(id: .int(id), method: method, params: params).rendered() + "\n"
         guard writer.write(Array(line.utf8)) else {
             _ = state.withLock { $0.pending.removeValue(forKey: id) }
             throw .unwritable("stdin is closed or its queue is full")
@@ -69,7 +69,7 @@ public final class StdioSession: MCPChannel {
 
     @discardableResult
     public func notify(_ method: String, params: JSONValue?) async -> Bool {
-        send(RPCMessage.notification(method: method, params: params))
+        send(RPCMessage.encodeNotification(method: method, params: params))
     }
 
     /// Fails every request in flight with `.closed(reason)`; later calls fail at once.
@@ -117,10 +117,10 @@ public final class StdioSession: MCPChannel {
             // Legacy servers may ping their client; anything else (sampling, elicitation, roots)
             // needs a client session the controller does not have yet.
             if method == "ping" {
-                send(RPCMessage.response(id: id, result: .object([])))
+                send(RPCMessage.encodeResponse(id: id, result: .object([])))
             } else {
                 let error = RPCErrorObject(code: -32601, message: "\(method) is not supported by the omni-mcp controller", data: nil)
-                send(RPCMessage.response(id: id, error: error))
+                send(RPCMessage.encodeResponse(id: id, error: error))
             }
         }
     }

@@ -135,6 +135,10 @@ public actor Supervisor {
         guard let instance = instances[id] else { return }
         do {
             try await launch(instance)
+            if let child = instance.child {
+                emitter.yield(.spawned(id, pid: child.pid))
+                Task { if let status = await child.exit.wait() { await self.exited(id, status: status) } }
+            }
             instance.launched.fulfil(())
         } catch {
             instance.launched.fulfil(())
@@ -151,6 +155,40 @@ public actor Supervisor {
 
     private func launch(_ instance: Instance) async throws(LaunchError) {
         let spec = instance.spec
+        let id = instance.id
+        let emitter = emitter
+        let clock = clock
+        let output = StderrSink(
+            id: id, clock: clock, limiter: LogRateLimiter(rate: options.stderrLinesPerSecond, burst: options.stderrBurst),
+            emit: { emitter.yield($0) })
+        let onSession: @Sendable (SessionEvent) -> Void = { emitter.yield(.session(id, $0)) }
+        switch spec.transport {
+        case .http:
+            guard let url = spec.url.flatMap({ URL(string: $0) }) else {
+                throw LaunchError(.resolve, "transport http needs a url")
+            }
+            instance.channel = HTTPChannel(url: url, clock: clock, maxMessageBytes: options.maxMessageBytes, onEvent: onSession)
+            // A remote server: nothing to start, only to probe.
+            guard !spec.command.isEmpty else { return }
+            // A local process serving HTTP: its stdout is just more log output.
+            instance.child = try await spawn(spec, stdoutSink: { _ in { output.receive($0) } }, output: output)
+        case .stdio:
+            let box = SessionBox()
+            instance.child = try await spawn(
+                spec,
+                stdoutSink: { stdin in
+                    let session = StdioSession(writer: stdin, clock: clock, onEvent: onSession)
+                    box.session = session
+                    return { session.receive($0) }
+                }, output: output)
+            instance.session = box.session
+            instance.channel = box.session
+        }
+    }
+
+    private func spawn(
+        _ spec: ServerSpec, stdoutSink: @escaping @Sendable (PipeWriter) -> @Sendable (LineEvent) -> Void, output: StderrSink
+    ) async throws(LaunchError) -> ChildProcess {
         let environment = ChildEnvironment.build(spec: spec.env, controller: options.environment)
         let resolver = CommandResolver(root: options.root, helperDirectory: options.helperDirectory)
         let executable = try resolver.resolve(spec.command.first ?? "", childPath: environment["PATH"]).get()
@@ -158,36 +196,19 @@ public actor Supervisor {
         let request = LaunchRequest(
             executable: executable, arguments: spec.command, environment: environment, cwd: cwd,
             maxMessageBytes: options.maxMessageBytes)
-        let id = instance.id
-        let emitter = emitter
-        let clock = clock
-        let stderr = StderrSink(
-            id: id, clock: clock, limiter: LogRateLimiter(rate: options.stderrLinesPerSecond, burst: options.stderrBurst),
-            emit: { emitter.yield($0) })
-        let sessionBox = SessionBox()
-        let child = try await ChildProcess.launch(
-            request,
-            stdoutSink: { stdin in
-                let session = StdioSession(writer: stdin, clock: clock) { emitter.yield(.session(id, $0)) }
-                sessionBox.session = session
-                return { session.receive($0) }
-            },
-            onStderr: { stderr.receive($0) })
-        instance.child = child
-        Task { if let status = await child.exit.wait() { await self.exited(id, status: status) } }
-        instance.session = sessionBox.session
+        let child = try await ChildProcess.launch(request, stdoutSink: stdoutSink, onStderr: { output.receive($0) })
         if let stats = ProcessStats.read(pid: child.pid) {
             ledger?.add(ProcessLedger.Entry(name: spec.name, pid: child.pid, startTicks: stats.startTicks))
         }
-        emitter.yield(.spawned(id, pid: child.pid))
+        return child
     }
 
     /// Era probe and handshake, retried every `health.interval` until it succeeds; past the
     /// startup timeout the process is `unhealthy` (and stays so until a handshake succeeds).
     private func handshake(_ instance: Instance) async {
-        guard let session = instance.session else { return }
+        guard let channel = instance.channel else { return }
         let started = clock.now
-        var client = MCPClient(channel: session)
+        var client = MCPClient(channel: channel)
         while !Task.isCancelled {
             let health = instance.spec.policies.health
             let attempt = clock.now

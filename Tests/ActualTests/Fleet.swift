@@ -102,6 +102,7 @@ final class Fleet: Sendable {
     /// `flags`), with fast health checks unless `health` says otherwise.
     func spec(
         _ name: String, command: [String] = ["mcp-demo"], flags: String = "", env: [String: String] = [:], cwd: String? = nil,
+        transport: String = "stdio", url: String? = nil,
         health: String = "{ interval: 1s, timeout: 500ms, failure_threshold: 2, startup_timeout: 10s }"
     ) throws -> ServerSpec {
         var environment = env
@@ -110,7 +111,8 @@ final class Fleet: Sendable {
         let yaml = """
             name: \(name)
             description: test server
-            transport: stdio
+            transport: \(transport)
+            \(url.map { "url: \($0)" } ?? "")
             command: [\(command.map { "\"\($0)\"" }.joined(separator: ", "))]
             \(environment.isEmpty ? "" : "env:\n" + envLines)
             \(cwd.map { "cwd: \"\($0)\"" } ?? "")
@@ -168,4 +170,19 @@ func waitForExit(_ pid: Int32, timeout: Duration) -> Bool {
     var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     let ms = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
     return poll(&entry, 1, ms) == 1
+}
+
+/// A loopback TCP port that was free a moment ago.
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 ? getsockname(fd, $0, &length) : -1 }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -4,7 +4,9 @@ import Foundation
 import Testing
 
 /// Servers nobody here wrote, from PyPI (installed into `.venv` by `scripts/setup.sh`): the
-/// supervisor must reach `ready`, call a tool and stop them cleanly.
+/// supervisor must reach `ready`, call a tool and stop them cleanly. They run on the `mcp` 2.3.0
+/// SDK, which is dual-era, so they answer `server/discover` and are driven as modern servers;
+/// the legacy path is covered by `mcp-demo --era legacy`.
 @Suite(.timeLimit(.minutes(2))) struct InteropTests {
     private static let slowStart = "{ interval: 10s, timeout: 5s, failure_threshold: 3, startup_timeout: 60s }"
 
@@ -27,6 +29,7 @@ import Testing
         let spec = try fleet.spec("time", command: [Built.venvBin + "/mcp-server-time", "--local-timezone", "UTC"], health: Self.slowStart)
         let (identity, result, record) = try await run(fleet, spec, tool: "get_current_time", arguments: .object([("timezone", "UTC")]))
         #expect(identity.name == "mcp-time")
+        #expect(identity.era == .modern, "era \(identity.era) \(identity.protocolVersion)")
         #expect(result["isError"] != true)
         #expect(result["content"]?.arrayValue?.first?["text"]?.stringValue?.contains("UTC") == true)
         #expect(record.status == ExitStatus(code: 0))
@@ -46,7 +49,23 @@ import Testing
         let (identity, result, record) = try await run(
             fleet, spec, tool: "git_status", arguments: .object([("repo_path", .string(repository))]))
         #expect(identity.name == "mcp-git")
+        #expect(identity.era == .modern, "era \(identity.era) \(identity.protocolVersion)")
         #expect(result["content"]?.arrayValue?.first?["text"]?.stringValue?.contains("branch") == true)
         #expect(record.status == ExitStatus(code: 0))
+    }
+
+    /// `transport: http` with a local command: the supervisor starts the process and speaks
+    /// Streamable HTTP to it (the SDK answers with event streams).
+    @Test func aStreamableHTTPServerFromTheSDK() async throws {
+        let fleet = try Fleet(stop: StopPolicy())
+        let port = freePort()
+        let spec = try fleet.spec(
+            "web", command: [Built.venvBin + "/python", Built.root + "/Tests/interop/http_server.py", String(port)],
+            transport: "http", url: "http://127.0.0.1:\(port)/mcp", health: Self.slowStart)
+        let (identity, result, record) = try await run(fleet, spec, tool: "echo", arguments: .object([("text", "over http")]))
+        #expect(identity.name == "sdk-http-peer")
+        #expect(identity.era == .modern, "era \(identity.era) \(identity.protocolVersion)")
+        #expect(result["content"]?.arrayValue?.first?["text"] == "over http")
+        #expect(record.requested)
     }
 }

@@ -35,12 +35,13 @@ import Testing
     }
 
     @Test func rendersRequestsNotificationsAndResponses() {
-        #expect(RPCMessage.request(id: .int(3), method: "ping", params: nil).rendered() == #"{"jsonrpc":"2.0","id":3,"method":"ping"}"#)
         #expect(
-            RPCMessage.notification(method: "n", params: .object([("a", 1)])).rendered()
+            RPCMessage.encodeRequest(id: .int(3), method: "ping", params: nil).rendered() == #"{"jsonrpc":"2.0","id":3,"method":"ping"}"#)
+        #expect(
+            RPCMessage.encodeNotification(method: "n", params: .object([("a", 1)])).rendered()
                 == #"{"jsonrpc":"2.0","method":"n","params":{"a":1}}"#)
         #expect(
-            RPCMessage.response(id: .string("x"), error: RPCErrorObject(code: -1, message: "m", data: nil)).rendered()
+            RPCMessage.encodeResponse(id: .string("x"), error: RPCErrorObject(code: -1, message: "m", data: nil)).rendered()
                 == #"{"jsonrpc":"2.0","id":"x","error":{"code":-1,"message":"m"}}"#)
     }
 

@@ -119,7 +119,7 @@ final class PipedSession: Sendable {
     @Test func answersServerRequests() async {
         let pipe = PipedSession()
         pipe.reply(#"{"jsonrpc":"2.0","id":"p1","method":"ping"}"#)
-        #expect(await pipe.sentLine() == RPCMessage.response(id: .string("p1"), result: .object([])))
+        #expect(await pipe.sentLine() == RPCMessage.encodeResponse(id: .string("p1"), result: .object([])))
         pipe.reply(#"{"jsonrpc":"2.0","id":4,"method":"sampling/createMessage","params":{}}"#)
         #expect(await pipe.sentLine()?["error"]?["code"] == -32601)
         pipe.reply(#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#)
