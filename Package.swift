@@ -45,6 +45,13 @@ let package = Package(
             name: "McpDemo",
             swiftSettings: strict
         ),
+        // bench/spawn.sh: the supervisor under 200 servers (not part of the product).
+        .executableTarget(
+            name: "SpawnBench",
+            dependencies: ["Actual", "Desired"],
+            path: "bench/spawn",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "DesiredTests",
             dependencies: ["Desired"],
