@@ -26,7 +26,7 @@ test: setup
 	CONTROLLER=$(BIN) MCP_DEMO=.build/debug/mcp-demo $(VENV)/bin/python -m pytest -q Tests/differential Tests/interop
 
 lint: setup
-	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests bench
 	scripts/check-environment-reads.sh
 
 bench: setup
