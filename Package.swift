@@ -34,6 +34,11 @@ let package = Package(
             dependencies: ["Desired", "CSystem"],
             swiftSettings: strict
         ),
+        .target(
+            name: "Reconciler",
+            dependencies: ["Desired", "Actual"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "Controller",
             dependencies: ["Desired", "Actual"],
@@ -61,6 +66,11 @@ let package = Package(
         .testTarget(
             name: "ActualTests",
             dependencies: ["Actual", "Desired", "CSystem"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ReconcilerTests",
+            dependencies: ["Reconciler", "Desired", "Actual"],
             swiftSettings: strict
         ),
         .testTarget(
