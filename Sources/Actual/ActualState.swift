@@ -46,14 +46,23 @@ public struct ProbeRecord: Sendable, Hashable {
 /// How a process ended (or failed to start).
 public struct ExitRecord: Sendable, Hashable {
     public var instance: InstanceID
+    /// The spec's `processHash`: a changed spec starts a fresh restart history.
+    public var processHash: String
     public var pid: Int32?
     /// nil when the process never started.
     public var status: ExitStatus?
     public var at: Date
+    /// `at` on the supervisor's monotonic clock, for backoff arithmetic.
+    public var clock: Duration
     /// How long it ran.
     public var uptime: Duration
+    /// How long it had been continuously `ready` when it ended (zero if it was not ready).
+    public var readyFor: Duration
     /// Whether the supervisor asked it to stop (versus a crash or a spawn failure).
     public var requested: Bool
+    /// Whether it counts against the crash-loop budget: crashes, spawn failures, and stops
+    /// requested because the process was unhealthy.
+    public var isFailure: Bool
     /// For people: `exit 1`, `killed by SIGSEGV`, `stopped (stdin closed): exit 0`, `spawn failed: …`.
     public var reason: String
 }
@@ -61,6 +70,9 @@ public struct ExitRecord: Sendable, Hashable {
 /// One live process, as seen in a snapshot.
 public struct InstanceSnapshot: Sendable, Hashable {
     public var id: InstanceID
+    /// The spec it was started with (policies updated in place included). Holds secret values:
+    /// render only what `ServerSpec` documents as safe.
+    public var spec: ServerSpec
     public var phase: InstancePhase
     public var pid: Int32?
     public var processHash: String
@@ -86,9 +98,12 @@ public struct ServerSnapshot: Sendable, Hashable {
     public var instances: [InstanceSnapshot]
     /// When each of the most recent processes was started, oldest first (at most 32).
     public var starts: [Date]
-    public var lastExit: ExitRecord?
+    /// The most recent exits and spawn failures, oldest first (at most 64).
+    public var history: [ExitRecord]
     /// Every exit and spawn failure since the controller started.
     public var exits: Int
+
+    public var lastExit: ExitRecord? { history.last }
 }
 
 /// A value snapshot of what is running; cheap to copy and safe to hand to any task.

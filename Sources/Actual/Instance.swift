@@ -9,6 +9,8 @@ final class Instance {
     let startedClock: Duration
     private(set) var phase = InstancePhase.starting
     private(set) var since: Date
+    /// When the current stretch of `ready` began (monotonic), nil when not ready.
+    private(set) var readySince: Duration?
     var reason: String?
     var child: ChildProcess?
     /// The stdio session of a `transport: stdio` process (closed when it ends).
@@ -34,15 +36,17 @@ final class Instance {
         tracker = HealthTracker(failureThreshold: spec.policies.health.failureThreshold)
     }
 
-    func enter(_ phase: InstancePhase, reason: String?) {
+    func enter(_ phase: InstancePhase, reason: String?, clock: Duration) {
         if phase != self.phase { since = Date() }
+        if phase == .ready, self.phase != .ready { readySince = clock }
+        if phase != .ready { readySince = nil }
         self.phase = phase
         self.reason = reason
     }
 
     func snapshot() -> InstanceSnapshot {
         InstanceSnapshot(
-            id: id, phase: phase, pid: child?.pid, processHash: spec.processHash, policyHash: spec.policyHash, since: since,
+            id: id, spec: spec, phase: phase, pid: child?.pid, processHash: spec.processHash, policyHash: spec.policyHash, since: since,
             startedAt: startedAt, reason: reason, identity: identity, toolCount: toolCount, lastProbe: lastProbe,
             consecutiveFailures: tracker.consecutiveFailures, protocolErrors: channel?.protocolErrors ?? 0,
             stats: child.flatMap { ProcessStats.read(pid: $0.pid) })

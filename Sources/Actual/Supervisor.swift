@@ -25,7 +25,7 @@ public actor Supervisor {
     /// What a server's past looks like.
     private struct History {
         var starts: [Date] = []
-        var lastExit: ExitRecord?
+        var recent: [ExitRecord] = []
         var exits = 0
     }
 
@@ -76,12 +76,14 @@ public actor Supervisor {
     }
 
     /// Stops one process (the full escalation) and returns how it ended; nil for an unknown id.
+    /// `isFailure` marks a stop that should count against the crash-loop budget (the process
+    /// was unhealthy).
     @discardableResult
-    public func stop(_ id: InstanceID, reason: String) async -> ExitRecord? {
+    public func stop(_ id: InstanceID, reason: String, isFailure: Bool = false) async -> ExitRecord? {
         guard let instance = instances[id], !instance.stopping else { return nil }
         instance.stopping = true
         instance.task?.cancel()
-        instance.enter(.draining, reason: reason)
+        instance.enter(.draining, reason: reason, clock: clock.now)
         emitter.yield(.draining(id, reason: reason))
         // A launch in flight finishes first, so its process cannot escape the stop.
         _ = await instance.launched.wait()
@@ -92,7 +94,8 @@ public actor Supervisor {
             ledger?.remove(pid: child.pid)
         }
         instance.session?.close("stopped")
-        let record = finish(instance, status: status, requested: true, reason: "stopped (\(reason); \(step.rawValue))")
+        let record = finish(
+            instance, status: status, requested: true, isFailure: isFailure, reason: "stopped (\(reason); \(step.rawValue))")
         emitter.yield(.stopped(record, step: step))
         return record
     }
@@ -108,7 +111,7 @@ public actor Supervisor {
         var state = ActualState()
         for (name, history) in histories {
             state.servers[name] = ServerSnapshot(
-                name: name, instances: [], starts: history.starts, lastExit: history.lastExit, exits: history.exits)
+                name: name, instances: [], starts: history.starts, history: history.recent, exits: history.exits)
         }
         for instance in instances.values.sorted(by: { $0.id < $1.id }) {
             state.servers[instance.id.name]?.instances.append(instance.snapshot())
@@ -144,7 +147,7 @@ public actor Supervisor {
             instance.launched.fulfil(())
             // A stop that arrived during the launch records the end itself.
             guard !instance.stopping else { return }
-            _ = finish(instance, status: nil, requested: false, reason: "spawn failed: \(error)")
+            _ = finish(instance, status: nil, requested: false, isFailure: true, reason: "spawn failed: \(error)")
             emitter.yield(.spawnFailed(id, error))
             return
         }
@@ -218,14 +221,15 @@ public actor Supervisor {
                 instance.identity = identity
                 if identity.hasTools { instance.toolCount = try? await client.listTools(timeout: health.timeout).count }
                 guard !Task.isCancelled else { return }
-                instance.enter(.ready, reason: nil)
+                instance.enter(.ready, reason: nil, clock: clock.now)
                 emitter.yield(.ready(instance.id, identity, toolCount: instance.toolCount, latency: clock.now - started))
                 return
             } catch {
                 guard !Task.isCancelled else { return }
                 instance.reason = error.description
                 if clock.now - started >= health.startupTimeout, instance.phase == .starting {
-                    instance.enter(.unhealthy, reason: "no MCP handshake within \(health.startupTimeout.formattedMilliseconds): \(error)")
+                    let reason = "no MCP handshake within \(health.startupTimeout.formattedMilliseconds): \(error)"
+                    instance.enter(.unhealthy, reason: reason, clock: clock.now)
                     emitter.yield(.startFailed(instance.id, reason: instance.reason ?? error.description))
                 }
                 // A failure that came back at once (the server refused) is retried after a
@@ -260,10 +264,10 @@ public actor Supervisor {
             switch instance.tracker.record(success: failure == nil) {
             case .becameUnhealthy:
                 let reason = "\(instance.tracker.consecutiveFailures) health checks failed in a row: \(failure ?? "")"
-                instance.enter(.unhealthy, reason: reason)
+                instance.enter(.unhealthy, reason: reason, clock: clock.now)
                 emitter.yield(.unhealthy(instance.id, reason: reason))
             case .recovered:
-                instance.enter(.ready, reason: nil)
+                instance.enter(.ready, reason: nil, clock: clock.now)
                 emitter.yield(.recovered(instance.id))
             case .none:
                 if let failure {
@@ -282,18 +286,24 @@ public actor Supervisor {
             ledger?.remove(pid: child.pid)
             await child.cleanUpAfterExit(clock: clock)
         }
-        let record = finish(instance, status: status, requested: false, reason: status.description)
+        let record = finish(instance, status: status, requested: false, isFailure: true, reason: status.description)
         emitter.yield(.exited(record))
     }
 
     /// Records the end of `instance` and forgets it.
-    private func finish(_ instance: Instance, status: ExitStatus?, requested: Bool, reason: String) -> ExitRecord {
-        instance.enter(.stopped, reason: reason)
+    private func finish(_ instance: Instance, status: ExitStatus?, requested: Bool, isFailure: Bool, reason: String) -> ExitRecord {
+        let now = clock.now
+        let readyFor = instance.readySince.map { now - $0 } ?? .zero
+        instance.enter(.stopped, reason: reason, clock: now)
         let record = ExitRecord(
-            instance: instance.id, pid: instance.child?.pid, status: status, at: Date(), uptime: clock.now - instance.startedClock,
-            requested: requested, reason: reason)
-        histories[instance.id.name, default: History()].lastExit = record
-        histories[instance.id.name, default: History()].exits += 1
+            instance: instance.id, processHash: instance.spec.processHash, pid: instance.child?.pid, status: status, at: Date(),
+            clock: now, uptime: now - instance.startedClock, readyFor: readyFor, requested: requested, isFailure: isFailure,
+            reason: reason)
+        var history = histories[instance.id.name, default: History()]
+        history.recent.append(record)
+        if history.recent.count > 64 { history.recent.removeFirst(history.recent.count - 64) }
+        history.exits += 1
+        histories[instance.id.name] = history
         instances[instance.id] = nil
         return record
     }
