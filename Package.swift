@@ -35,6 +35,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "HTTP",
+            swiftSettings: strict
+        ),
+        .target(
             name: "Reconciler",
             dependencies: ["Desired", "Actual"],
             swiftSettings: strict
@@ -71,6 +75,11 @@ let package = Package(
         .testTarget(
             name: "ReconcilerTests",
             dependencies: ["Reconciler", "Desired", "Actual"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HTTPTests",
+            dependencies: ["HTTP"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,88 @@
+import Testing
+
+@testable import HTTP
+
+@Suite struct HTTPRequestParserTests {
+    private func parse(_ text: String, limits: HTTPLimits = HTTPLimits()) throws -> [HTTPRequest] {
+        var parser = HTTPRequestParser(limits: limits)
+        return try parser.feed(Array(text.utf8))
+    }
+
+    private func failure(_ text: String, limits: HTTPLimits = HTTPLimits()) -> HTTPParseError? {
+        var parser = HTTPRequestParser(limits: limits)
+        do {
+            _ = try parser.feed(Array(text.utf8))
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func parsesPipelinedRequestsWithBodiesAndQueries() throws {
+        let requests = try parse(
+            "GET /status?verbose=1&name=a%20b+c HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "POST /mcp HTTP/1.1\r\nContent-Length: 5\r\nContent-Type: application/json\r\n\r\nhello")
+        #expect(requests.count == 2)
+        #expect(requests[0].path == "/status")
+        #expect(requests[0].query == ["verbose": "1", "name": "a b c"])
+        #expect(requests[0].header("host") == "x")
+        #expect(requests[1].body == Array("hello".utf8))
+        #expect(requests[1].keepAlive)
+    }
+
+    /// Bytes may arrive one at a time; the result must not depend on how they were split.
+    @Test func acceptsAnyChunking() throws {
+        let text = "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nTrailer: x\r\n\r\n"
+        var parser = HTTPRequestParser()
+        var requests: [HTTPRequest] = []
+        for byte in text.utf8 { requests += try parser.feed([byte]) }
+        #expect(requests.count == 1)
+        #expect(requests.first?.body == Array("abcde".utf8))
+        #expect(!parser.isMidRequest)
+    }
+
+    @Test(arguments: [
+        ("GET / HTTP/1.1\nHost: x\r\n\r\n", 400, "line ends without CR"),
+        ("GET  / HTTP/1.1\r\n\r\n", 400, "malformed request line"),
+        ("GET / HTTP/2.0\r\n\r\n", 505, "unsupported version HTTP/2.0"),
+        ("G@T / HTTP/1.1\r\n\r\n", 400, "invalid method"),
+        ("GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, "invalid header name (whitespace before the colon?)"),
+        ("GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", 400, "obsolete line folding"),
+        ("GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400, "header line without a name and a colon"),
+        ("POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "both Content-Length and Transfer-Encoding"),
+        ("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, "invalid Content-Length"),
+        ("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400, "invalid Content-Length"),
+        ("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "transfer coding gzip is not supported"),
+        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "invalid chunk size"),
+        ("GET / HTTP/1.1\r\nA: b\u{7}c\r\n\r\n", 400, "control character in a header value"),
+        ("GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", 400, "bare CR in a line"),
+    ])
+    func refusesMalformedInputWithAStatus(text: String, status: Int, message: String) {
+        let error = failure(text)
+        #expect(error?.status == status)
+        #expect(error?.message == message)
+    }
+
+    @Test func enforcesEveryLimitWithoutBufferingPastIt() {
+        let small = HTTPLimits(requestLine: 20, headerBytes: 40, headerCount: 2, body: 10)
+        #expect(failure("GET /" + String(repeating: "a", count: 100), limits: small)?.status == 414)
+        #expect(failure("GET / HTTP/1.1\r\nA: " + String(repeating: "b", count: 100), limits: small)?.status == 431)
+        #expect(failure("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits: small)?.status == 431)
+        #expect(failure("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", limits: small)?.status == 413)
+        #expect(
+            failure("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n", limits: small)?.status == 413)
+    }
+
+    @Test func knowsWhenTheConnectionCloses() throws {
+        #expect(try parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").first?.keepAlive == false)
+        #expect(try parse("GET / HTTP/1.0\r\n\r\n").first?.keepAlive == false)
+        #expect(try parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").first?.keepAlive == true)
+    }
+
+    @Test func reportsAPartialRequest() throws {
+        var parser = HTTPRequestParser()
+        #expect(!parser.isMidRequest)
+        #expect(try parser.feed(Array("GET / HT".utf8)).isEmpty)
+        #expect(parser.isMidRequest)
+    }
+}
