@@ -28,10 +28,10 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
         return (host, out.fileHandleForReading)
     }
 
-    /// Reads `handle` to the end on a GCD thread (never block the cooperative pool).
+    /// Reads `handle` to the end on a thread of its own (never block the cooperative pool).
     private func readAll(_ handle: FileHandle) async -> String {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread.detachNewThread {
                 continuation.resume(returning: String(decoding: handle.readDataToEndOfFile(), as: UTF8.self))
             }
         }
@@ -40,7 +40,7 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
     /// Reads lines from `handle` until one starts with `prefix`.
     private func readLine(_ handle: FileHandle, prefix: String) async -> String? {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread.detachNewThread {
                 var buffer = ""
                 while true {
                     let data = handle.availableData

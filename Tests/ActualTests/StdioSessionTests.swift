@@ -1,6 +1,7 @@
 import CSystem
 import Desired
 import Dispatch
+import Foundation
 import Glibc
 import Synchronization
 import Testing
@@ -29,12 +30,12 @@ final class PipedSession: Sendable {
 
     deinit { close(readEnd) }
 
-    /// The next line the session wrote. The blocking read runs on a GCD thread: blocking one of
-    /// the few cooperative-pool threads would starve the very calls that write the line.
+    /// The next line the session wrote. The blocking read runs on a thread of its own: blocking one
+    /// of the few cooperative-pool threads would starve the very calls that write the line.
     func sentLine() async -> JSONValue? {
         let fd = readEnd
         return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread.detachNewThread {
                 var line: [UInt8] = []
                 var byte: UInt8 = 0
                 while read(fd, &byte, 1) == 1 {
