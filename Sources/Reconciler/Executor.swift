@@ -1,0 +1,180 @@
+import Actual
+import Desired
+
+/// Applies plans through the `Supervisor`, forever, until shut down.
+///
+/// Wake-ups (each one plans from scratch, DESIGN.md principle 1): a new desired state, any
+/// supervisor event, the earliest hold's end (`Plan.nextWake`), and the periodic resync.
+/// Contract:
+/// - One server's actions never wait on another's: each action runs in its own task, and at
+///   most one action per server is in flight (a server with one in flight is skipped until it
+///   finishes, then planned again).
+/// - `spawn` and `replace` start processes at most `spawnRate` per second (a token bucket), so
+///   a change to a shared default does not fork 500 processes at once; the planner already
+///   limits replacements to `maxUnavailablePercent`.
+/// - `replace` only starts the new process; the old one is stopped by a later plan, once the
+///   new one is ready.
+/// - `shutdown()` stops planning and stops every process.
+public actor Executor {
+    public nonisolated let events: AsyncStream<ReconcileEvent>
+    private let emitter: AsyncStream<ReconcileEvent>.Continuation
+    private let supervisor: Supervisor
+    private let clock: any MonotonicClock
+    private var rollout: RolloutPolicy
+    private var bucket: TokenBucket
+    private var resync: Duration
+    private var desired: DesiredState?
+    private var generation = 0
+    private var inFlight: Set<String> = []
+    private var holds: [String: Hold] = [:]
+    private var wake: AsyncStream<Void>.Continuation?
+    private var stopped = false
+
+    public init(
+        supervisor: Supervisor, clock: any MonotonicClock = SystemClock(), rollout: RolloutPolicy = RolloutPolicy(), spawnRate: Int = 20,
+        resync: Duration = .seconds(60)
+    ) {
+        self.supervisor = supervisor
+        self.clock = clock
+        self.rollout = rollout
+        self.resync = resync
+        bucket = TokenBucket(rate: Double(max(spawnRate, 1)), burst: max(spawnRate, 1))
+        (events, emitter) = AsyncStream.makeStream(of: ReconcileEvent.self)
+    }
+
+    /// The state to converge to; plans at once. `generation` counts these calls.
+    public func apply(_ state: DesiredState, rollout: RolloutPolicy? = nil, spawnRate: Int? = nil, resync: Duration? = nil) {
+        desired = state
+        generation += 1
+        if let rollout { self.rollout = rollout }
+        if let spawnRate { bucket = TokenBucket(rate: Double(max(spawnRate, 1)), burst: max(spawnRate, 1)) }
+        if let resync { self.resync = resync }
+        wake?.yield()
+    }
+
+    public var currentGeneration: Int { generation }
+
+    /// The holds of the last plan (backoff, quarantine, queued), by server.
+    public var currentHolds: [String: Hold] { holds }
+
+    /// Runs the loop until `shutdown()`; returns then. Call once.
+    public func run() async {
+        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.wake = wake
+        let supervisor = supervisor
+        let emitter = emitter
+        let forward = Task {
+            for await event in supervisor.events {
+                emitter.yield(.actual(event))
+                wake.yield()
+            }
+        }
+        let ticker = Task { [resync, clock] in
+            while !Task.isCancelled {
+                try? await clock.sleep(for: resync)
+                wake.yield()
+            }
+        }
+        var timer: Task<Void, Never>?
+        var timerAt: Duration?
+        wake.yield()
+        for await _ in wakes {
+            if stopped { break }
+            guard let nextWake = await reconcile() else { continue }
+            if timerAt != nextWake {
+                timer?.cancel()
+                timerAt = nextWake
+                let delay = max(.zero, nextWake - clock.now)
+                timer = Task { [clock] in
+                    try? await clock.sleep(for: delay + .milliseconds(1))
+                    if !Task.isCancelled { wake.yield() }
+                }
+            }
+        }
+        timer?.cancel()
+        ticker.cancel()
+        forward.cancel()
+    }
+
+    /// Stops planning, then stops every process; returns when all are gone.
+    public func shutdown(reason: String) async {
+        stopped = true
+        wake?.yield()
+        await supervisor.stopAll(reason: reason)
+    }
+
+    /// One planning pass; returns when to look again for a hold's sake.
+    private func reconcile() async -> Duration? {
+        guard let desired, !stopped else { return nil }
+        let started = clock.now
+        let actual = await supervisor.snapshot()
+        let plan = Planner.plan(desired: desired, actual: actual, now: clock.now, rollout: rollout)
+        var begun = 0
+        for action in plan.actions where !inFlight.contains(action.server) {
+            inFlight.insert(action.server)
+            begun += 1
+            emitter.yield(.applying(action))
+            Task { await self.perform(action) }
+        }
+        for name in Set(holds.keys).union(plan.holds.keys).sorted() where holds[name] != plan.holds[name] {
+            emitter.yield(.hold(server: name, plan.holds[name]))
+        }
+        holds = plan.holds
+        emitter.yield(.reconciled(duration: clock.now - started, actions: begun, generation: generation))
+        return plan.nextWake
+    }
+
+    private func perform(_ action: Action) async {
+        switch action.kind {
+        case .spawn(let spec):
+            await pace()
+            await supervisor.start(spec)
+        case .replace(_, let spec):
+            await pace()
+            await supervisor.start(spec)
+        case .update(let id, let spec):
+            await supervisor.update(id, to: spec)
+        case .stop(let id, let isFailure):
+            await supervisor.stop(id, reason: action.reason, isFailure: isFailure)
+        }
+        inFlight.remove(action.server)
+        wake?.yield()
+    }
+
+    /// Waits for a spawn token.
+    private func pace() async {
+        while true {
+            let wait = bucket.take(at: clock.now)
+            guard wait > .zero else { return }
+            try? await clock.sleep(for: wait)
+        }
+    }
+}
+
+/// A token bucket in monotonic time: `take` answers how long to wait for a token (zero: taken).
+struct TokenBucket: Sendable, Hashable {
+    let rate: Double
+    let burst: Int
+    private var tokens: Double
+    private var last: Duration?
+
+    init(rate: Double, burst: Int) {
+        self.rate = rate
+        self.burst = burst
+        tokens = Double(burst)
+    }
+
+    mutating func take(at now: Duration) -> Duration {
+        if let last { tokens = min(Double(burst), tokens + (now - last).seconds * rate) }
+        last = now
+        if tokens >= 1 {
+            tokens -= 1
+            return .zero
+        }
+        return .milliseconds(Int64(((1 - tokens) / rate * 1000).rounded(.up)))
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

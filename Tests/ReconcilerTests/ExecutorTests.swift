@@ -1,0 +1,111 @@
+import Desired
+import Foundation
+import Testing
+
+@testable import Actual
+@testable import Reconciler
+
+/// The executor driving real `mcp-demo` processes through the supervisor.
+@Suite(.timeLimit(.minutes(2))) struct ExecutorTests {
+    static let debug =
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path + "/.build/debug"
+    static let fast = "health: { interval: 1s, timeout: 500ms, failure_threshold: 2, startup_timeout: 10s }\n"
+
+    /// Collects executor events; waits for one without sleeping.
+    actor Log {
+        private(set) var events: [ReconcileEvent] = []
+        private var waiters: [(match: @Sendable (ReconcileEvent) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+
+        func add(_ event: ReconcileEvent) {
+            events.append(event)
+            let ready = waiters.filter { $0.match(event) }
+            waiters.removeAll { $0.match(event) }
+            for waiter in ready { waiter.continuation.resume() }
+        }
+
+        /// Waits (at most 30 s) for an event matching `match`, seen or to come.
+        func wait(for match: @escaping @Sendable (ReconcileEvent) -> Bool) async -> Bool {
+            if events.contains(where: match) { return true }
+            await withCheckedContinuation { continuation in waiters.append((match, continuation)) }
+            return true
+        }
+    }
+
+    private func start() -> (Executor, Log, Task<Void, Never>) {
+        let root = NSTemporaryDirectory()
+        let supervisor = Supervisor(
+            options: SupervisorOptions(
+                root: root, helperDirectory: Self.debug, environment: Environment(["PATH": "/usr/bin:/bin"]),
+                stop: StopPolicy(stdinGrace: .milliseconds(300), killAfter: .seconds(2))))
+        let executor = Executor(supervisor: supervisor, resync: .seconds(5))
+        let log = Log()
+        let loop = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await executor.run() }
+                group.addTask { for await event in executor.events { await log.add(event) } }
+            }
+        }
+        return (executor, log, loop)
+    }
+
+    private static func ready(_ name: String) -> @Sendable (ReconcileEvent) -> Bool {
+        { if case .actual(.ready(let id, _, _, _)) = $0 { id.name == name } else { false } }
+    }
+
+    @Test func enableEditDisable() async throws {
+        let (executor, log, loop) = start()
+        await executor.apply(World.desired(["demo": Self.fast], enabled: ["demo"]))
+        #expect(await log.wait(for: Self.ready("demo")))
+
+        // A process change: a new instance becomes ready, then the old one is stopped.
+        await executor.apply(World.desired(["demo": Self.fast + "command: [mcp-demo, --era, legacy]"], enabled: ["demo"]))
+        #expect(
+            await log.wait { event in
+                if case .applying(let action) = event, case .replace = action.kind { return action.reason == "command changed" }
+                return false
+            })
+        #expect(
+            await log.wait { event in
+                if case .actual(.stopped(let record, _)) = event { return record.instance.number == 1 }
+                return false
+            })
+
+        // Disabled: stopped, with the reason.
+        await executor.apply(World.desired(["demo": Self.fast], enabled: []))
+        #expect(
+            await log.wait { event in
+                if case .applying(let action) = event, case .stop = action.kind { return action.reason == "disabled" }
+                return false
+            })
+        await executor.shutdown(reason: "test")
+        loop.cancel()
+    }
+
+    /// A server that keeps exiting is restarted with backoff, then quarantined; after the
+    /// cool-down it gets one half-open start.
+    @Test func aCrashLoopReachesQuarantineAndRetriesAfterTheCoolDown() async throws {
+        let (executor, log, loop) = start()
+        let crashing =
+            Self.fast + "env: { MCP_DEMO_FLAGS: \"--exit-after-ms 100\" }\n"
+            + "restart: { backoff: [50ms], budget: 2/30s, quarantine: 1s, reset_after: 5s }\n"
+        await executor.apply(World.desired(["crash": crashing], enabled: ["crash"]))
+        #expect(
+            await log.wait { event in
+                if case .hold(server: "crash", .quarantined(_, let reason)?) = event { return reason.hasPrefix("3 exits within 30s") }
+                return false
+            })
+        // After the 1 s cool-down: the half-open start, which fails too, and a longer quarantine.
+        #expect(
+            await log.wait { event in
+                if case .hold(server: "crash", .quarantined(_, let reason)?) = event {
+                    return reason.hasPrefix("the half-open start after quarantine failed")
+                }
+                return false
+            })
+        let spawns = await log.events.filter { if case .applying(let a) = $0, case .spawn = a.kind { true } else { false } }.count
+        #expect(spawns == 4)
+        await executor.shutdown(reason: "test")
+        loop.cancel()
+    }
+}
