@@ -25,6 +25,21 @@ public struct Workspace: Sendable {
         public var configFiles: [String]
         /// Every valid manifest, including those with a cross-field problem the state left out.
         public var manifests: [Manifest]
+        /// Files that are invalid now and were replaced by their last good content.
+        public var keptLastGood: [String] = []
+        /// What the next load falls back to (DESIGN.md principle 3).
+        public var lastGood = LastGood()
+    }
+
+    /// The last valid content of every file, so that an invalid edit changes nothing: an invalid
+    /// manifest keeps its last good version (it is never read as a deletion), and an invalid
+    /// config layer keeps the whole last good config. A file that is really gone is gone.
+    public struct LastGood: Sendable {
+        public var manifests: [String: Manifest] = [:]
+        /// Every config layer of the last load in which all layers were valid, by path.
+        public var layers: [(path: String, node: YAMLNode)]?
+
+        public init() {}
     }
 
     /// `servers/x.yaml` under the root as shown in diagnostics (relative when the root is `.`).
@@ -40,12 +55,15 @@ public struct Workspace: Sendable {
         return (process.addingDefaults(file), diagnostics)
     }
 
-    public func load(_ process: Environment) -> Load {
+    /// Reads everything. With `lastGood` (from the previous load), invalid files fall back to
+    /// their last good content, as `LastGood` says; the diagnostics still report them.
+    public func load(_ process: Environment, lastGood previous: LastGood? = nil) -> Load {
         let (environment, envDiagnostics) = environment(process)
         var diagnostics = envDiagnostics
         var configFiles: [String] = []
-        var layers: [YAMLNode] = []
+        var layers: [(path: String, node: YAMLNode)] = []
         var layersValid = true
+        var kept: [String] = []
         let chosen = envName ?? environment["OMNI_ENV"]
         let envName = chosen?.isEmpty == false ? chosen : nil
         for name in ["default", envName, "local"].compactMap({ $0 }) {
@@ -63,7 +81,18 @@ public struct Workspace: Sendable {
             configFiles.append(path)
             let (node, problems) = readFile(path) { ConfigLayers.read($0, file: path, limits: limits) }
             diagnostics += problems
-            if let node { layers.append(node) } else { layersValid = false }
+            if let node { layers.append((path, node)) } else { layersValid = false }
+        }
+        var next = LastGood()
+        if layersValid {
+            next.layers = layers
+        } else if let good = previous?.layers {
+            // One invalid layer keeps the whole last good config: a half-merged config could
+            // enable or change servers nobody meant to touch.
+            kept += configFiles.filter { path in !layers.contains { $0.path == path } }
+            layers = good
+            layersValid = true
+            next.layers = good
         }
         var manifests: [Manifest] = []
         let manifestFiles = manifestPaths(&diagnostics)
@@ -71,11 +100,18 @@ public struct Workspace: Sendable {
             let stem = String((path as NSString).lastPathComponent.dropLast(5))
             let (manifest, problems) = readFile(path) { ManifestReader.read($0, file: path, stem: stem, limits: limits) }
             diagnostics += problems
-            if let manifest { manifests.append(manifest) }
+            if let manifest {
+                manifests.append(manifest)
+                next.manifests[path] = manifest
+            } else if let good = previous?.manifests[path] {
+                manifests.append(good)
+                next.manifests[path] = good
+                kept.append(path)
+            }
         }
         var state: DesiredState?
         if layersValid {
-            let (config, problems) = ConfigLayers.merge(layers, environment: environment)
+            let (config, problems) = ConfigLayers.merge(layers.map(\.node), environment: environment)
             diagnostics += problems
             if let config {
                 let (built, buildProblems) = DesiredState.build(config: config, manifests: manifests, environment: environment)
@@ -85,7 +121,7 @@ public struct Workspace: Sendable {
         }
         return Load(
             state: state, diagnostics: diagnostics.normalized(), manifestFiles: manifestFiles, configFiles: configFiles,
-            manifests: manifests)
+            manifests: manifests, keptLastGood: kept, lastGood: next)
     }
 
     /// `servers/*.yaml`, sorted; editor temp files and other extensions ignored (`.yml` with a warning).

@@ -188,3 +188,32 @@ import Testing
         #expect(StringFormat.url.check("https://x.com/a\u{FEFF}b") != nil)
     }
 }
+
+@Suite struct LastGoodTests {
+    /// An invalid edit must change nothing that runs: the manifest keeps its last good
+    /// content, and an invalid config layer keeps the whole last good config.
+    @Test func anInvalidEditKeepsTheLastGoodContentFileByFile() throws {
+        let workspace = try TemporaryWorkspace()
+        try workspace.write("servers/a.yaml", manifest("a", "limits: { rps: 5, burst: 5 }"))
+        try workspace.write("config/default.yaml", "features: { a: { enabled: true } }\n")
+        let first = workspace.load()
+        #expect(first.state?.servers["a"]?.policies.limits.rps == 5)
+
+        try workspace.write("servers/a.yaml", manifest("a", "limits: { rps: fast }"))
+        let broken = Workspace(root: workspace.root, envName: nil).load(Environment([:]), lastGood: first.lastGood)
+        #expect(broken.state?.servers["a"]?.policies.limits.rps == 5)
+        #expect(broken.keptLastGood == [workspace.root + "/servers/a.yaml"])
+        #expect(!broken.diagnostics.isEmpty)
+
+        try workspace.write("config/default.yaml", "features: { a: { enabled: yes } }\n")
+        let brokenConfig = Workspace(root: workspace.root, envName: nil).load(Environment([:]), lastGood: broken.lastGood)
+        #expect(brokenConfig.state?.servers["a"] != nil)
+        #expect(brokenConfig.keptLastGood.contains(workspace.root + "/config/default.yaml"))
+
+        // A file that is really gone is gone, whatever its last good content.
+        try FileManager.default.removeItem(atPath: workspace.root + "/servers/a.yaml")
+        let gone = Workspace(root: workspace.root, envName: nil).load(Environment([:]), lastGood: brokenConfig.lastGood)
+        #expect(gone.state?.servers["a"] == nil)
+        #expect(gone.keptLastGood == [workspace.root + "/config/default.yaml"])
+    }
+}
