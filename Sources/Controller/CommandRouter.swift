@@ -6,6 +6,8 @@ enum CommandRouter {
         usage: controller <command> [options]
 
         commands:
+          run      [--root DIR] [--env NAME] [--listen HOST:PORT]
+                   the daemon: watch, reconcile, serve /healthz /readyz /status /metrics
           validate [--root DIR] [--env NAME] [--format text|json|github]
                    validate config layers and every manifest; exit 0 valid, 1 invalid
           schema   [--kind manifest|config]

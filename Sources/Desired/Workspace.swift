@@ -48,7 +48,7 @@ public struct Workspace: Sendable {
     }
 
     /// The controller's environment with `.env` (if present) underneath it.
-    func environment(_ process: Environment) -> (Environment, [Diagnostic]) {
+    public func environment(_ process: Environment) -> (Environment, [Diagnostic]) {
         let path = display(".env")
         guard let text = try? readText(path) else { return (process, []) }
         let (file, diagnostics) = DotEnvFile.parse(text, file: path)

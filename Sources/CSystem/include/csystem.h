@@ -7,6 +7,7 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/types.h>
 
 /// Which step of starting a child failed; reported with its errno through the exec pipe.

@@ -1,0 +1,230 @@
+import Actual
+import Desired
+import Foundation
+import HTTP
+import Reconciler
+
+/// `controller run`: the wiring of watcher, reconciler, supervisor, admin HTTP surface, logs and
+/// audit, and the shutdown order.
+actor Daemon {
+    private let workspace: Workspace
+    private let process: Environment
+    private let listenOverride: String?
+    private let logger: Logger
+    private let metrics = Metrics()
+    private let clock = SystemClock()
+    private var audit: AuditLog?
+    private var supervisor: Supervisor?
+    private var executor: Executor?
+    private var server: HTTPServer?
+    private var load: Workspace.Load?
+    private var reload = ReloadRecord(at: Date(), successful: true, problems: [], keptLastGood: [])
+    private var tokens: Set<String> = []
+    private var shuttingDown = false
+
+    init(workspace: Workspace, process: Environment, listen: String?) {
+        self.workspace = workspace
+        self.process = process
+        listenOverride = listen
+        logger = Logger(level: .info)
+    }
+
+    /// Starts everything; returns the exit status when it cannot start (nil: running).
+    func start() async -> Int32? {
+        let first = workspace.load(process)
+        guard let state = first.state else {
+            for diagnostic in first.diagnostics { Output.error(diagnostic.description) }
+            Output.error("controller run: the config is invalid; nothing started")
+            return 1
+        }
+        let config = state.config
+        logger.configure(level: config.logLevel, secrets: Daemon.secrets(state))
+        let (environment, _) = workspace.environment(process)
+        tokens = Set(
+            (environment[config.tokensEnv] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            })
+        var listen = config.listen
+        if let text = listenOverride {
+            guard let address = ListenAddress(text) else {
+                Output.error("controller run: --listen \(text) is not HOST:PORT")
+                return 2
+            }
+            listen = address
+        }
+        guard listen.isLoopback || !tokens.isEmpty else {
+            Output.error("controller run: listening on \(listen) (not loopback) requires tokens in \(config.tokensEnv)")
+            return 2
+        }
+        let root = workspace.root
+        let auditPath = config.auditPath.hasPrefix("/") ? config.auditPath : root + "/" + config.auditPath
+        let audit = AuditLog(path: auditPath, maxSize: config.auditMaxSize, keep: config.auditKeep)
+        audit.configure(secrets: Daemon.secrets(state))
+        self.audit = audit
+        let supervisor = Supervisor(options: SupervisorOptions(root: root, stateDirectory: root + "/var", environment: process))
+        self.supervisor = supervisor
+        await supervisor.reclaimLeftovers()
+        let executor = Executor(
+            supervisor: supervisor, clock: clock, rollout: RolloutPolicy(maxUnavailablePercent: config.maxUnavailablePercent),
+            spawnRate: Int(config.spawnRate.rounded(.up)), resync: config.resync)
+        self.executor = executor
+        do {
+            let server = try HTTPServer(host: listen.host, port: listen.port) { [weak self] request in
+                guard let self else { return .text(503, "shutting down\n") }
+                return await self.route(request)
+            }
+            server.start()
+            self.server = server
+            logger.log(.info, "listening", "admin API on http://\(listen.host):\(server.port)", fields: [("port", .int(server.port))])
+        } catch {
+            Output.error("controller run: \(error)")
+            return 2
+        }
+        let reporter = EventReporter(logger: logger, audit: audit, metrics: metrics)
+        Task { for await event in executor.events { reporter.report(event) } }
+        Task { await executor.run() }
+        accept(first, cause: "start")
+        watch(debounce: config.debounce, resync: config.resync)
+        return nil
+    }
+
+    /// Re-reads every file; an invalid one keeps its last good content (DESIGN.md principle 3).
+    func reloadFiles(cause: String) {
+        guard !shuttingDown else { return }
+        accept(workspace.load(process, lastGood: load?.lastGood), cause: cause)
+    }
+
+    private func accept(_ next: Workspace.Load, cause: String) {
+        let errors = next.diagnostics.filter { $0.severity == .error }
+        let successful = errors.isEmpty && next.state != nil
+        metrics.reload(successful: successful)
+        reload = ReloadRecord(
+            at: Date(), successful: successful, problems: next.diagnostics.map(\.description), keptLastGood: next.keptLastGood)
+        let previous = load?.state
+        for diagnostic in next.diagnostics {
+            logger.log(diagnostic.severity == .error ? .error : .warning, "config.problem", diagnostic.description)
+        }
+        guard let state = next.state else {
+            logger.log(.error, "config.rejected", "the config is invalid; keeping the last good state (\(cause))")
+            audit?.record("reload", [("cause", .string(cause)), ("successful", false), ("problems", .int(errors.count))])
+            return
+        }
+        load = next
+        let secrets = Daemon.secrets(state)
+        logger.configure(level: state.config.logLevel, secrets: secrets)
+        audit?.configure(secrets: secrets)
+        let changes = Daemon.changes(from: previous, to: state)
+        audit?.record(
+            "reload",
+            [
+                ("cause", .string(cause)), ("successful", .bool(successful)), ("changes", .array(changes.map { .string($0) })),
+                ("kept_last_good", .array(next.keptLastGood.map { .string($0) })),
+            ])
+        logger.log(
+            successful ? .info : .warning, "config.loaded",
+            "\(state.servers.count) server(s) to run, \(state.skipped.count) skipped"
+                + (changes.isEmpty ? "" : "; " + changes.joined(separator: "; ")),
+            fields: [("cause", .string(cause))])
+        let config = state.config
+        Task { [executor] in
+            await executor?.apply(
+                state, rollout: RolloutPolicy(maxUnavailablePercent: config.maxUnavailablePercent),
+                spawnRate: Int(config.spawnRate.rounded(.up)),
+                resync: config.resync)
+        }
+    }
+
+    /// Debounced file watching, plus the periodic resync (which also covers a missing inotify).
+    private func watch(debounce: Duration, resync: Duration) {
+        let watcher = FileWatcher(root: workspace.root)
+        if !watcher.start() { logger.log(.warning, "watch.unavailable", "inotify is unavailable; changes are seen at the resync") }
+        let clock = clock
+        let debouncer = Debouncer(quiet: debounce, clock: clock) { cause in await self.reloadFiles(cause: cause) }
+        Task {
+            for await change in watcher.changes {
+                switch change {
+                case .file(let path): await debouncer.signal("changed: \(path)")
+                case .rescan(let why): await debouncer.signal("rescan: \(why)")
+                }
+            }
+        }
+        Task {
+            while true {
+                try? await clock.sleep(for: resync)
+                self.reloadFiles(cause: "resync")
+            }
+        }
+    }
+
+    /// Graceful shutdown: stop accepting, stop every server, flush. `fast` shortens the stop.
+    func shutdown(reason: String) async {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        logger.log(.info, "shutdown", "stopping: \(reason)")
+        await server?.stop(grace: .seconds(2))
+        await executor?.shutdown(reason: reason)
+        audit?.record("shutdown", [("reason", .string(reason))])
+        audit?.close()
+        logger.log(.info, "shutdown.done", "every server stopped")
+    }
+
+    // MARK: - HTTP
+
+    private func route(_ request: HTTPRequest) async -> HTTPResponse {
+        if request.path != "/healthz", !tokens.isEmpty {
+            let header = request.header("Authorization") ?? ""
+            guard header.hasPrefix("Bearer "), tokens.contains(String(header.dropFirst(7))) else {
+                return HTTPResponse(status: 401, headers: [("WWW-Authenticate", "Bearer")], body: .bytes(Array("unauthorized\n".utf8)))
+            }
+        }
+        guard request.method == "GET" || request.method == "HEAD" else {
+            return HTTPResponse(status: 405, headers: [("Allow", "GET, HEAD")], body: .bytes(Array("method not allowed\n".utf8)))
+        }
+        switch request.path {
+        case "/healthz":
+            return .text(200, "ok\n")
+        case "/readyz":
+            guard let state = load?.state, let supervisor, let executor else { return .text(503, "starting\n") }
+            let notReady = StatusReport.readiness(desired: state, actual: await supervisor.snapshot(), holds: await executor.currentHolds)
+            if notReady.isEmpty { return .text(200, "ready: \(state.servers.count) server(s)\n") }
+            return .text(503, "not ready:\n" + notReady.map { "  \($0.0): \($0.1)\n" }.joined())
+        case "/status":
+            guard let state = load?.state, let supervisor, let executor else { return .text(503, "starting\n") }
+            let json = StatusReport.json(
+                desired: state, actual: await supervisor.snapshot(), holds: await executor.currentHolds, reload: reload,
+                generation: await executor.currentGeneration, now: clock.now)
+            return .text(200, json.rendered(pretty: true) + "\n", contentType: "application/json")
+        case "/metrics":
+            guard let supervisor else { return .text(503, "starting\n") }
+            let desired = Set(load?.state?.servers.keys.map { $0 } ?? [])
+            let text = metrics.render(actual: await supervisor.snapshot(), desired: desired)
+            return .text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
+        default:
+            return .text(404, "not found: \(request.path)\n")
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func secrets(_ state: DesiredState) -> [String] {
+        state.servers.values.flatMap(\.secretValues)
+    }
+
+    /// For the audit trail: which servers appeared, went, or changed between two states.
+    static func changes(from old: DesiredState?, to new: DesiredState) -> [String] {
+        let before = old?.servers ?? [:]
+        var out: [String] = []
+        for name in Set(before.keys).union(new.servers.keys).sorted() {
+            switch (before[name], new.servers[name]) {
+            case (nil, .some): out.append("+ \(name)")
+            case (.some, nil): out.append("- \(name) (\(new.skipped[name].map { "\($0)" } ?? "removed"))")
+            case (let a?, let b?) where a.processHash != b.processHash:
+                out.append("~ \(name) (\(SpecDiff.process(from: a, to: b).joined(separator: ", ")))")
+            case (let a?, let b?) where a.policyHash != b.policyHash:
+                out.append("~ \(name) (\(SpecDiff.policies(from: a, to: b).joined(separator: ", ")))")
+            default: break
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,122 @@
+import CSystem
+import Foundation
+import Glibc
+
+/// Watches the root, `servers/` and `config/` with inotify and reports that something relevant
+/// changed; the reload itself re-reads everything (level-triggered).
+///
+/// Directories, not files, are watched: editors save by writing a temp file and renaming it over
+/// the original (vim, `sed -i`), which replaces the inode a file watch would follow, and a
+/// Kubernetes ConfigMap swaps its `..data` symlink. Editor temp files (`.swp`, `~`, vim's
+/// `4913`, emacs `.#` locks) are ignored. `IN_Q_OVERFLOW` (events were lost) and a watched
+/// directory that was moved or deleted ask for a full rescan, after which the watches are set
+/// up again.
+final class FileWatcher: Sendable {
+    enum Change: Sendable, Hashable {
+        /// A relevant file changed (its path, for the log).
+        case file(String)
+        /// Events were lost or a directory was replaced: re-read everything.
+        case rescan(String)
+    }
+
+    let changes: AsyncStream<Change>
+    private let emit: AsyncStream<Change>.Continuation
+    private let root: String
+    private let fd: Int32
+
+    init(root: String) {
+        self.root = root
+        (changes, emit) = AsyncStream.makeStream(of: Change.self)
+        fd = inotify_init1(Int32(IN_CLOEXEC))
+    }
+
+    /// Starts the watches and the reading thread. False when inotify is unavailable (the
+    /// periodic resync still picks up changes).
+    func start() -> Bool {
+        guard fd >= 0 else { return false }
+        let watches = WatchSet(fd: fd, root: root)
+        watches.refresh()
+        let thread = Thread { [self] in readLoop(watches) }
+        thread.name = "omni-watch"
+        thread.start()
+        return true
+    }
+
+    /// Whether a file name in a watched directory matters.
+    static func isRelevant(_ name: String, directory: String) -> Bool {
+        if name.hasSuffix(".swp") || name.hasSuffix(".swx") || name.hasSuffix("~") || name == "4913" || name.hasPrefix(".#") {
+            return false
+        }
+        switch directory {
+        case "": return name == ".env" || name == "servers" || name == "config"
+        default: return name.hasSuffix(".yaml") || name == "..data" || (name.hasPrefix("..") && name != "..")
+        }
+    }
+
+    private func readLoop(_ watches: WatchSet) {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { return }
+            var offset = 0
+            var rescan: String?
+            var changed: String?
+            while offset + 16 <= count {
+                let wd = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Int32.self) }
+                let mask = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) }
+                let length = Int(buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self) })
+                let nameBytes = buffer[(offset + 16)..<min(offset + 16 + length, count)].prefix { $0 != 0 }
+                let name = String(decoding: nameBytes, as: UTF8.self)
+                offset += 16 + length
+                if mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                    rescan = "the inotify queue overflowed"
+                    continue
+                }
+                if mask & UInt32(IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
+                    rescan = "a watched directory was moved or deleted"
+                    continue
+                }
+                let directory = watches.directory(of: wd) ?? ""
+                if FileWatcher.isRelevant(name, directory: directory) {
+                    changed = directory.isEmpty ? name : directory + "/" + name
+                    if directory.isEmpty, name == "servers" || name == "config" { rescan = "\(name)/ appeared or went" }
+                }
+            }
+            if let rescan {
+                watches.refresh()
+                emit.yield(.rescan(rescan))
+            } else if let changed {
+                emit.yield(.file(changed))
+            }
+        }
+    }
+}
+
+/// The current inotify watches, by descriptor. Used only by the watcher's thread.
+private final class WatchSet: @unchecked Sendable {
+    private let fd: Int32
+    private let root: String
+    private var directories: [Int32: String] = [:]
+
+    init(fd: Int32, root: String) {
+        self.fd = fd
+        self.root = root
+    }
+
+    func directory(of wd: Int32) -> String? { directories[wd] }
+
+    /// (Re-)adds a watch on the root and each directory that exists; inotify returns the same
+    /// descriptor for an inode already watched, so this is idempotent.
+    func refresh() {
+        let events = UInt32(
+            IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF)
+        var next: [Int32: String] = [:]
+        for directory in ["", "servers", "config"] {
+            let path = directory.isEmpty ? root : root + "/" + directory
+            let wd = inotify_add_watch(fd, path, events | UInt32(IN_ONLYDIR))
+            if wd >= 0 { next[wd] = directory }
+        }
+        directories = next
+    }
+}

@@ -1,0 +1,65 @@
+import Actual
+import Desired
+import Foundation
+import Synchronization
+
+/// One JSON object per line on stdout: `ts`, `level`, `event`, `msg`, and `srv`, `latency_ms`,
+/// `trace_id` and other fields where there are some. Every string goes through the redactor.
+final class Logger: Sendable {
+    typealias Level = ControllerConfig.LogLevel
+
+    private struct State {
+        var level: Level
+        var redactor: Redactor
+    }
+
+    private let state: Mutex<State>
+    private let write: @Sendable (String) -> Void
+
+    init(level: Level, write: @escaping @Sendable (String) -> Void = Logger.stdout) {
+        state = Mutex(State(level: level, redactor: Redactor()))
+        self.write = write
+    }
+
+    /// New config or new secrets (after a reload).
+    func configure(level: Level, secrets: [String]) {
+        state.withLock {
+            $0.level = level
+            $0.redactor = Redactor(secrets: secrets)
+        }
+    }
+
+    func log(
+        _ level: Level, _ event: String, _ message: String, server: String? = nil, latency: Duration? = nil,
+        fields: [(String, JSONValue)] = []
+    ) {
+        let (minimum, redactor) = state.withLock { ($0.level, $0.redactor) }
+        guard level >= minimum else { return }
+        var pairs: [(String, JSONValue)] = [
+            ("ts", .string(Logger.timestamp(Date()))), ("level", .string(level.rawValue)), ("event", .string(event)),
+        ]
+        if let server { pairs.append(("srv", .string(server))) }
+        if let latency { pairs.append(("latency_ms", .double((latency.milliseconds * 10).rounded() / 10))) }
+        pairs.append(("msg", .string(redactor.redact(message))))
+        for (key, value) in fields { pairs.append((key, Logger.redacted(value, redactor))) }
+        write(JSONValue.object(pairs).rendered() + "\n")
+    }
+
+    static func redacted(_ value: JSONValue, _ redactor: Redactor) -> JSONValue {
+        switch value {
+        case .string(let text): .string(redactor.redact(text))
+        case .array(let items): .array(items.map { redacted($0, redactor) })
+        case .object(let pairs): .object(pairs.map { ($0.0, redacted($0.1, redactor)) })
+        default: value
+        }
+    }
+
+    /// RFC 3339 UTC with milliseconds.
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+
+    static let stdout: @Sendable (String) -> Void = { line in
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+}

@@ -1,0 +1,69 @@
+import Desired
+import Dispatch
+import Foundation
+import Glibc
+
+/// `controller run [--root DIR] [--env NAME] [--listen HOST:PORT]`: the daemon, until SIGTERM or
+/// SIGINT (graceful: stop accepting, stop every server, exit 0); a second signal stops at once.
+/// SIGHUP reloads the files.
+enum RunCommand {
+    static let help = """
+        usage: controller run [--root DIR] [--env NAME] [--listen HOST:PORT]
+
+        Runs the controller: watches servers/ and config/, keeps the servers running as they
+        say, and serves /healthz, /readyz, /status and /metrics on the listen address.
+        SIGTERM or SIGINT stops every server and exits 0; a second signal exits at once.
+        SIGHUP re-reads the files.
+        """
+
+    static func run(_ arguments: [String]) async -> Int32 {
+        var arguments = Arguments(arguments)
+        if arguments.flag("--help") || arguments.flag("-h") {
+            Output.print(help)
+            return 0
+        }
+        let workspace: Workspace
+        let listen: String?
+        do {
+            workspace = try CommandRouter.workspace(&arguments)
+            listen = try arguments.option("--listen")
+            try arguments.finish()
+        } catch {
+            Output.error("controller run: \(error)\n\n\(help)")
+            return 2
+        }
+        let daemon = Daemon(workspace: workspace, process: Environment.process(), listen: listen)
+        // Signals arrive as dispatch sources, not handlers: the default actions are turned off
+        // first so that SIGTERM cannot kill the controller before the servers are stopped.
+        let (signals, signalled) = AsyncStream.makeStream(of: Int32.self)
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT, SIGHUP] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { signalled.yield(number) }
+            source.resume()
+            sources.append(source)
+        }
+        if let status = await daemon.start() { return status }
+        var stopping = false
+        for await number in signals {
+            if number == SIGHUP {
+                await daemon.reloadFiles(cause: "SIGHUP")
+                continue
+            }
+            if stopping {
+                // A second signal: stop waiting; the servers die with us (PDEATHSIG).
+                Output.error("controller: second signal, exiting now")
+                return 1
+            }
+            stopping = true
+            let name = number == SIGTERM ? "SIGTERM" : "SIGINT"
+            Task {
+                await daemon.shutdown(reason: name)
+                signalled.finish()
+            }
+        }
+        _ = sources
+        return 0
+    }
+}
