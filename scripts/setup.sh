@@ -3,7 +3,7 @@
 # test peers. Safe to run again; does nothing when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(libyaml-dev libinotifytools0-dev pkg-config python3-venv)
+packages=(libyaml-dev libinotifytools0-dev pkg-config python3-venv curl git prometheus)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -1,0 +1,160 @@
+import Foundation
+import Glibc
+import Testing
+
+/// `controller run` end to end: the built binary, real `mcp-demo` children, curl, signals.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RunCommandTests {
+    static let demo = """
+        name: demo
+        description: demo server
+        transport: stdio
+        command: [mcp-demo]
+        health: { interval: 1s, timeout: 500ms, failure_threshold: 2 }
+
+        """
+
+    private func scratch(enabled: Bool = false) throws -> Scratch {
+        let scratch = try Scratch()
+        try scratch.write(".env.example", "OMNI_API_TOKENS=\nDEMO_TOKEN=\n")
+        try scratch.write("config/default.yaml", enabled ? "features: { demo: { enabled: true } }\n" : "{}\n")
+        try scratch.write("servers/demo.yaml", Self.demo)
+        return scratch
+    }
+
+    private func pids(_ status: String) -> [Int32] {
+        status.split(separator: "\n").filter { $0.contains("\"pid\"") }.compactMap { line in
+            Int32(line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces.union(.punctuationCharacters)) ?? "")
+        }
+    }
+
+    @Test func withZeroEnabledServersItIsReadyAndLogsNoError() throws {
+        let scratch = try scratch()
+        let controller = try RunningController(root: scratch.root)
+        #expect(try controller.waitForStatus("/readyz", 200).hasPrefix("ready: 0 server(s)"))
+        #expect(try controller.get("/healthz").0 == 200)
+        #expect(controller.stop() == 0)
+        #expect(controller.records.count == controller.log.count, "every line is JSON: \(controller.log)")
+        #expect(controller.records.allSatisfy { $0["level"] as? String != "error" }, "\(controller.log)")
+    }
+
+    /// Enabling a server needs config or environment only; readiness follows the server.
+    @Test func aServerEnabledThroughTheEnvironmentBecomesReady() throws {
+        let scratch = try scratch()
+        let controller = try RunningController(root: scratch.root, environment: ["OMNI_FEATURE_DEMO": "true"])
+        #expect(try controller.waitForStatus("/readyz", 200).hasPrefix("ready: 1 server(s)"))
+        let (code, status) = try controller.get("/status")
+        #expect(code == 200)
+        #expect(status.contains("\"era\": \"modern\""))
+        let servers = pids(status)
+        #expect(servers.count == 1)
+        // The exposition passes Prometheus's own checker.
+        let (_, metrics) = try controller.get("/metrics")
+        #expect(metrics.contains("omni_server_up{server=\"demo\"} 1"))
+        let promtool = Process()
+        promtool.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+        promtool.arguments = ["check", "metrics"]
+        let input = Pipe()
+        promtool.standardInput = input
+        promtool.standardOutput = FileHandle.nullDevice
+        promtool.standardError = FileHandle.nullDevice
+        try promtool.run()
+        input.fileHandleForWriting.write(Data(metrics.utf8))
+        try input.fileHandleForWriting.close()
+        promtool.waitUntilExit()
+        #expect(promtool.terminationStatus == 0)
+        // SIGTERM: every server stopped, exit 0, nothing left.
+        #expect(controller.stop() == 0)
+        for pid in servers { #expect(kill(pid, 0) != 0, "server \(pid) outlived the controller") }
+        #expect(controller.waitForLog { $0["event"] as? String == "shutdown.done" } != nil)
+    }
+
+    /// Rename-save, in-place write, Kubernetes symlink swap, a broken edit, and a delete: each
+    /// changes the fleet without a restart, and the broken edit changes nothing that runs.
+    @Test func editsTakeEffectWithoutARestart() throws {
+        let scratch = try scratch(enabled: true)
+        // The manifest lives behind a ConfigMap-style `..data` symlink.
+        try FileManager.default.removeItem(atPath: scratch.root + "/servers/demo.yaml")
+        try FileManager.default.createDirectory(atPath: scratch.root + "/servers/..v1", withIntermediateDirectories: true)
+        try scratch.write("servers/..v1/demo.yaml", Self.demo)
+        try FileManager.default.createSymbolicLink(atPath: scratch.root + "/servers/..data", withDestinationPath: "..v1")
+        try FileManager.default.createSymbolicLink(atPath: scratch.root + "/servers/demo.yaml", withDestinationPath: "..data/demo.yaml")
+        let controller = try RunningController(root: scratch.root)
+        _ = try controller.waitForStatus("/readyz", 200)
+
+        // Symlink swap: a new ..v2, ..data_tmp pointing at it, renamed over ..data.
+        try FileManager.default.createDirectory(atPath: scratch.root + "/servers/..v2", withIntermediateDirectories: true)
+        try scratch.write("servers/..v2/demo.yaml", Self.demo.replacingOccurrences(of: "[mcp-demo]", with: "[mcp-demo, --era, legacy]"))
+        try FileManager.default.createSymbolicLink(atPath: scratch.root + "/servers/..data_tmp", withDestinationPath: "..v2")
+        rename(scratch.root + "/servers/..data_tmp", scratch.root + "/servers/..data")
+        #expect(
+            controller.waitForLog { $0["event"] as? String == "action.replace" && ($0["msg"] as? String ?? "").contains("command changed") }
+                != nil)
+        #expect(controller.waitForLog { ($0["msg"] as? String ?? "").contains("demo#2 ready (legacy") } != nil)
+
+        // Rename-save (how vim and sed -i write): a temp file renamed over the manifest.
+        try FileManager.default.removeItem(atPath: scratch.root + "/servers/demo.yaml")
+        try scratch.write("servers/demo.yaml.tmp", Self.demo + "limits: { rps: 7, burst: 14 }\n")
+        rename(scratch.root + "/servers/demo.yaml.tmp", scratch.root + "/servers/demo.yaml")
+        #expect(
+            controller.waitForLog { $0["event"] as? String == "action.replace" && ($0["msg"] as? String ?? "").contains("demo#2") } != nil)
+        #expect(controller.waitForLog { ($0["msg"] as? String ?? "").contains("demo#3 ready") } != nil)
+
+        // In-place write of a policy: updated in place, no new process.
+        try scratch.write("servers/demo.yaml", Self.demo + "limits: { rps: 9, burst: 14 }\n")
+        #expect(
+            controller.waitForLog { $0["event"] as? String == "action.update" && ($0["msg"] as? String ?? "").contains("limits.rps 7 → 9") }
+                != nil)
+
+        // A broken edit: reported, and the server keeps running as it was.
+        try scratch.write("servers/demo.yaml", Self.demo + "limits: { rps: fast }\n")
+        #expect(controller.waitForLog { $0["event"] as? String == "config.problem" && ($0["msg"] as? String ?? "").contains("rps") } != nil)
+        let (_, metrics) = try controller.get("/metrics")
+        #expect(metrics.contains("controller_config_last_reload_successful 0"))
+        #expect(try controller.get("/readyz").0 == 200)
+        #expect(try controller.get("/status").1.contains("kept_last_good"))
+        #expect(controller.events("action.stop").allSatisfy { !($0["msg"] as? String ?? "").contains("removed") })
+
+        // Delete: stopped.
+        try FileManager.default.removeItem(atPath: scratch.root + "/servers/demo.yaml")
+        #expect(
+            controller.waitForLog { $0["event"] as? String == "action.stop" && ($0["msg"] as? String ?? "").contains("(removed)") } != nil)
+        #expect(controller.stop() == 0)
+    }
+
+    @Test func secretsAreRedactedFromEveryLogLine() throws {
+        let scratch = try scratch(enabled: true)
+        try scratch.write(
+            "servers/demo.yaml",
+            """
+            name: demo
+            description: demo server that prints its token
+            transport: stdio
+            command: [/bin/sh, -c, 'echo "my token is $$TOKEN" >&2; exec mcp-demo']
+            env: { TOKEN: "${DEMO_TOKEN}" }
+            secrets: [DEMO_TOKEN]
+
+            """)
+        let secret = "s3cr3t-value-0123456789"
+        let controller = try RunningController(root: scratch.root, environment: ["DEMO_TOKEN": secret])
+        #expect(controller.waitForLog { ($0["msg"] as? String ?? "").hasPrefix("my token is") } != nil)
+        #expect(controller.stop() == 0)
+        #expect(controller.log.contains { $0.contains("my token is [REDACTED]") })
+        #expect(!controller.log.contains { $0.contains(secret) })
+    }
+
+    @Test func listeningOffLoopbackWithoutTokensIsRefused() throws {
+        let scratch = try scratch()
+        let outcome = try ControllerProcess.run(["run", "--root", scratch.root, "--listen", "0.0.0.0:1"])
+        #expect(outcome.status == 2)
+        #expect(outcome.stderr.contains("requires tokens in OMNI_API_TOKENS"))
+    }
+
+    @Test func tokensGuardEverythingButLiveness() throws {
+        let scratch = try scratch()
+        let controller = try RunningController(root: scratch.root, environment: ["OMNI_API_TOKENS": "t0k3n-abcdef"])
+        _ = try controller.waitForStatus("/healthz", 200)
+        #expect(try controller.get("/readyz").0 == 401)
+        #expect(try controller.get("/readyz", token: "t0k3n-abcdef").0 == 200)
+        #expect(controller.stop() == 0)
+    }
+}
