@@ -12,9 +12,10 @@ setup:
 build: setup
 	$(SWIFT) build
 
-# The main job for now: validate the repository's own servers/ and config/.
+# The controller on the repository's own servers/ and config/ (development: the demo server on).
+# Ctrl-C stops every server and exits.
 run: build
-	$(BIN) validate --env $${OMNI_ENV:-development}
+	$(BIN) run --env $${OMNI_ENV:-development}
 
 validate: build
 	$(BIN) validate
