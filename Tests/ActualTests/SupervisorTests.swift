@@ -219,6 +219,8 @@ import Testing
         let fleet = try Fleet()
         let spec = try fleet.spec("env", command: ["/bin/sh", "-c", "env | sort >&2; exec mcp-demo"], env: ["ONLY_MINE": "yes"])
         let (id, _) = await fleet.startReady(spec)
+        // Events reach the log through a stream: wait for the last variable `env | sort` prints.
+        _ = await fleet.log.first { if case .stderr(id, let line) = $0 { line.hasPrefix("PWD=") } else { false } }
         await fleet.supervisor.stop(id, reason: "test")
         let names = await fleet.log.events.compactMap { event -> String? in
             guard case .stderr(id, let line) = event, let equals = line.firstIndex(of: "=") else { return nil }
