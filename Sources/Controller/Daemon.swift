@@ -20,6 +20,7 @@ actor Daemon {
     private var load: Workspace.Load?
     private var reload = ReloadRecord(at: Date(), successful: true, problems: [], keptLastGood: [])
     private var tokens: Set<String> = []
+    private var salt: HashSalt?
     private var shuttingDown = false
 
     init(workspace: Workspace, process: Environment, listen: String?) {
@@ -61,6 +62,7 @@ actor Daemon {
         let audit = AuditLog(path: auditPath, maxSize: config.auditMaxSize, keep: config.auditKeep)
         audit.configure(secrets: Daemon.secrets(state))
         self.audit = audit
+        salt = HashSalt.load(root: root, create: true)
         let supervisor = Supervisor(options: SupervisorOptions(root: root, stateDirectory: root + "/var", environment: process))
         self.supervisor = supervisor
         await supervisor.reclaimLeftovers()
@@ -192,7 +194,7 @@ actor Daemon {
             guard let state = load?.state, let supervisor, let executor else { return .text(503, "starting\n") }
             let json = StatusReport.json(
                 desired: state, actual: await supervisor.snapshot(), holds: await executor.currentHolds, reload: reload,
-                generation: await executor.currentGeneration, now: clock.now)
+                generation: await executor.currentGeneration, now: clock.now, salt: salt)
             return .text(200, json.rendered(pretty: true) + "\n", contentType: "application/json")
         case "/metrics":
             guard let supervisor else { return .text(503, "starting\n") }

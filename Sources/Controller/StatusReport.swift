@@ -29,15 +29,18 @@ enum StatusReport {
     }
 
     static func json(
-        desired: DesiredState, actual: ActualState, holds: [String: Hold], reload: ReloadRecord, generation: Int, now: Duration
+        desired: DesiredState, actual: ActualState, holds: [String: Hold], reload: ReloadRecord, generation: Int, now: Duration,
+        salt: HashSalt?
     ) -> JSONValue {
+        // Hashes go out salted (or not at all): they cover secret values.
+        let published = { (hash: String) -> JSONValue in salt.map { .string($0.apply(hash)) } ?? .null }
         let names = Set(desired.servers.keys).union(desired.skipped.keys).union(actual.servers.keys).sorted()
         let servers: [JSONValue] = names.map { name in
             var pairs: [(String, JSONValue)] = [("name", .string(name))]
             if let spec = desired.servers[name] {
                 pairs.append(("desired", "run"))
-                pairs.append(("process_hash", .string(spec.processHash)))
-                pairs.append(("policy_hash", .string(spec.policyHash)))
+                pairs.append(("process_hash", published(spec.processHash)))
+                pairs.append(("policy_hash", published(spec.policyHash)))
             } else if let skipped = desired.skipped[name] {
                 pairs.append(("desired", .string("skipped: \(skipped)")))
             } else {
@@ -51,7 +54,7 @@ enum StatusReport {
                 if let until = hold.until { holdPairs.append(("seconds_left", .double(max(0, (until - now).milliseconds / 1000)))) }
                 pairs.append(("hold", .object(holdPairs)))
             }
-            pairs.append(("instances", .array(instances.map(instance))))
+            pairs.append(("instances", .array(instances.map { self.instance($0, published) })))
             pairs.append(("starts", .int(server?.starts.count ?? 0)))
             pairs.append(("exits", .int(server?.exits ?? 0)))
             if let exit = server?.lastExit { pairs.append(("last_exit", self.exit(exit))) }
@@ -64,13 +67,15 @@ enum StatusReport {
         return .object([("generation", .int(generation)), ("last_reload", reloadJSON), ("servers", .array(servers))])
     }
 
-    private static func instance(_ instance: InstanceSnapshot) -> JSONValue {
+    private static func instance(_ instance: InstanceSnapshot, _ published: (String) -> JSONValue) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
             ("id", .string(instance.id.description)), ("phase", .string(instance.phase.rawValue)),
             ("since", .string(Logger.timestamp(instance.since))), ("started_at", .string(Logger.timestamp(instance.startedAt))),
         ]
         if let pid = instance.pid { pairs.append(("pid", .int(Int(pid)))) }
-        pairs.append(("process_hash", .string(instance.processHash)))
+        pairs.append(("process_hash", published(instance.processHash)))
+        pairs.append(("policy_hash", published(instance.policyHash)))
+        pairs.append(("policies", PolicySummary.json(instance.spec)))
         if let reason = instance.reason { pairs.append(("reason", .string(reason))) }
         if let identity = instance.identity {
             var server: [(String, JSONValue)] = [

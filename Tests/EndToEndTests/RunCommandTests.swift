@@ -157,4 +157,40 @@ import Testing
         #expect(try controller.get("/readyz", token: "t0k3n-abcdef").0 == 200)
         #expect(controller.stop() == 0)
     }
+
+    /// `status`, `health` and `diff` against a running controller; the edited copy of the root
+    /// shares its hash salt, as an operator's checkout on the same machine would.
+    @Test func statusHealthAndDiffTalkToARunningController() throws {
+        let scratch = try scratch(enabled: true)
+        let controller = try RunningController(root: scratch.root)
+        _ = try controller.waitForStatus("/readyz", 200)
+        let url = "http://127.0.0.1:\(controller.port)"
+        let health = try ControllerProcess.run(["health", "--root", scratch.root, "--url", url])
+        #expect(health.status == 0)
+        #expect(health.stdout.hasPrefix("ready: 1 server(s)"))
+        let status = try ControllerProcess.run(["status", "--root", scratch.root, "--url", url])
+        #expect(status.stdout.contains("demo    run      ready  1"), "\(status.stdout)")
+        #expect(try ControllerProcess.run(["diff", "--root", scratch.root, "--against", url]).stdout == "no changes\n")
+        let empty = try ControllerProcess.run(["diff", "--root", scratch.root])
+        #expect(empty.status == 1)
+        #expect(empty.stdout == "+ spawn demo (not running)\n")
+
+        let edited = try Scratch()
+        try edited.write(".env.example", "OMNI_API_TOKENS=\nDEMO_TOKEN=\n")
+        try edited.write("config/default.yaml", "features: { demo: { enabled: true }, extra: { enabled: true } }\n")
+        try edited.write("servers/demo.yaml", Self.demo + "limits: { rps: 42, burst: 100 }\n")
+        try edited.write("servers/extra.yaml", Self.demo.replacingOccurrences(of: "name: demo", with: "name: extra"))
+        try FileManager.default.createDirectory(atPath: edited.root + "/var", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: scratch.root + "/var/hash-salt", toPath: edited.root + "/var/hash-salt")
+        let diff = try ControllerProcess.run(["diff", "--root", edited.root, "--against", url])
+        #expect(diff.status == 1)
+        #expect(diff.stdout.contains("~ update demo (limits.rps 10 → 42, limits.burst 20 → 100)"), "\(diff.stdout)")
+        #expect(diff.stdout.contains("+ spawn extra (not running)"))
+        try edited.write("servers/demo.yaml", Self.demo.replacingOccurrences(of: "[mcp-demo]", with: "[mcp-demo, --era, legacy]"))
+        let replace = try ControllerProcess.run(["diff", "--root", edited.root, "--against", url, "--format", "json"])
+        #expect(replace.stdout.contains("\"action\": \"replace\""))
+        #expect(controller.stop() == 0)
+        let down = try ControllerProcess.run(["health", "--root", scratch.root, "--url", url])
+        #expect(down.status == 2)
+    }
 }
