@@ -78,6 +78,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "ControllerTests",
+            dependencies: ["Controller", "Actual", "Desired"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "HTTPTests",
             dependencies: ["HTTP"],
             swiftSettings: strict

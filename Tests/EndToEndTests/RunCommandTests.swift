@@ -193,4 +193,38 @@ import Testing
         let down = try ControllerProcess.run(["health", "--root", scratch.root, "--url", url])
         #expect(down.status == 2)
     }
+
+    /// A crash loop reaches quarantine; once the cause is gone, the half-open start after the
+    /// cool-down (shortened here) brings the server back. Every step is in the audit log.
+    @Test func aCrashLoopIsQuarantinedAndRecoversAfterTheCoolDown() throws {
+        let scratch = try scratch(enabled: true)
+        try scratch.write("crash", "")
+        try scratch.write(
+            "servers/demo.yaml",
+            """
+            name: demo
+            description: crashes while the file `crash` exists
+            transport: stdio
+            command: [/bin/sh, -c, 'if [ -e crash ]; then exit 3; fi; exec mcp-demo']
+            health: { interval: 1s, timeout: 500ms, failure_threshold: 2 }
+            restart: { backoff: [50ms], budget: 2/30s, quarantine: 2s, reset_after: 5s }
+
+            """)
+        let controller = try RunningController(root: scratch.root)
+        #expect(
+            controller.waitForLog { $0["event"] as? String == "hold" && ($0["msg"] as? String ?? "").hasPrefix("quarantined: 3 exits") }
+                != nil)
+        #expect(try controller.get("/readyz").0 == 503)
+        #expect(try controller.get("/status").1.contains("quarantined"))
+        try FileManager.default.removeItem(atPath: scratch.root + "/crash")
+        #expect(controller.waitForLog { ($0["msg"] as? String ?? "").contains("half-open start after quarantine") } != nil)
+        _ = try controller.waitForStatus("/readyz", 200)
+        #expect(controller.stop() == 0)
+        let audit = try String(contentsOfFile: scratch.root + "/var/audit.ndjson", encoding: .utf8)
+        let kinds = audit.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["kind"] as? String
+        }
+        #expect(kinds.first == "reload")
+        #expect(kinds.contains("exited") && kinds.contains("hold") && kinds.contains("action") && kinds.last == "shutdown")
+    }
 }
