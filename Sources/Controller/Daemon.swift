@@ -145,7 +145,7 @@ actor Daemon {
         Task {
             for await change in watcher.changes {
                 switch change {
-                case .file(let path): await debouncer.signal("changed: \(path)")
+                case .file(let path, let complete): await debouncer.signal("changed: \(path)", immediate: complete)
                 case .rescan(let why): await debouncer.signal("rescan: \(why)")
                 }
             }

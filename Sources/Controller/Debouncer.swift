@@ -1,8 +1,14 @@
 import Actual
 
-/// Coalesces a burst of signals into one call: `fire` runs once the signals have been quiet for
-/// `quiet`, and at most `maxDelay` after the first of the burst (an editor that keeps writing
-/// still gets its edit applied within a second).
+/// Coalesces a burst of signals into as few calls as possible, without delaying a lone edit.
+///
+/// - A signal that says the file is complete (`immediate`: renamed into place, closed after
+///   writing, deleted) fires at once when nothing fired within the last `quiet` (leading edge):
+///   a saved edit is applied in milliseconds, not after the quiet period.
+/// - Anything else, and anything during the quiet period after a call, waits until the signals
+///   have been quiet for `quiet`, and at most `maxDelay` after the first of the burst (an editor
+///   that keeps writing still gets its edit applied within a second). A half-written file is
+///   thus never read on the leading edge.
 actor Debouncer {
     private let quiet: Duration
     private let maxDelay: Duration
@@ -12,6 +18,7 @@ actor Debouncer {
     private var last = Duration.zero
     private var cause = ""
     private var waiting = false
+    private var lastFire: Duration?
 
     init(quiet: Duration, maxDelay: Duration = .seconds(1), clock: any MonotonicClock, fire: @escaping @Sendable (String) async -> Void) {
         self.quiet = quiet
@@ -21,8 +28,15 @@ actor Debouncer {
     }
 
     /// Records one signal; `cause` (the latest wins) is passed to `fire`.
-    func signal(_ cause: String) {
-        last = clock.now
+    func signal(_ cause: String, immediate: Bool = false) {
+        let now = clock.now
+        if immediate, !waiting, lastFire.map({ now - $0 >= quiet }) ?? true {
+            lastFire = now
+            let fire = fire
+            Task { await fire(cause) }
+            return
+        }
+        last = now
         if first == nil { first = last }
         self.cause = cause
         guard !waiting else { return }
@@ -40,6 +54,7 @@ actor Debouncer {
             }
             self.first = nil
             waiting = false
+            lastFire = clock.now
             await fire(cause)
             return
         }

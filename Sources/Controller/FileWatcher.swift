@@ -13,8 +13,9 @@ import Glibc
 /// up again.
 final class FileWatcher: Sendable {
     enum Change: Sendable, Hashable {
-        /// A relevant file changed (its path, for the log).
-        case file(String)
+        /// A relevant file changed (its path, for the log); `complete` when the event says the
+        /// file is whole (renamed into place, closed after writing, deleted).
+        case file(String, complete: Bool)
         /// Events were lost or a directory was replaced: re-read everything.
         case rescan(String)
     }
@@ -62,6 +63,7 @@ final class FileWatcher: Sendable {
             var offset = 0
             var rescan: String?
             var changed: String?
+            var complete = true
             while offset + 16 <= count {
                 let wd = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Int32.self) }
                 let mask = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) }
@@ -80,6 +82,8 @@ final class FileWatcher: Sendable {
                 let directory = watches.directory(of: wd) ?? ""
                 if FileWatcher.isRelevant(name, directory: directory) {
                     changed = directory.isEmpty ? name : directory + "/" + name
+                    // A write still in progress (IN_MODIFY, IN_CREATE) must not be read yet.
+                    if mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) == 0 { complete = false }
                     if directory.isEmpty, name == "servers" || name == "config" { rescan = "\(name)/ appeared or went" }
                 }
             }
@@ -87,7 +91,7 @@ final class FileWatcher: Sendable {
                 watches.refresh()
                 emit.yield(.rescan(rescan))
             } else if let changed {
-                emit.yield(.file(changed))
+                emit.yield(.file(changed, complete: complete))
             }
         }
     }

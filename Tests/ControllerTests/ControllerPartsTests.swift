@@ -65,6 +65,23 @@ import Testing
         #expect(await calls.causes == ["b"])
     }
 
+    /// A saved file is applied at once; what follows within the quiet period is coalesced.
+    @Test func aCompleteFileFiresAtOnceThenCoalesces() async {
+        let clock = FakeClock()
+        let calls = Calls()
+        let debouncer = Debouncer(quiet: .milliseconds(100), clock: clock) { await calls.add($0) }
+        await debouncer.signal("saved", immediate: true)
+        for _ in 0..<10_000 where await calls.causes.isEmpty { await Task.yield() }
+        #expect(await calls.causes == ["saved"])
+        await debouncer.signal("saved again", immediate: true)
+        await debouncer.signal("and again", immediate: true)
+        await settle(clock)
+        #expect(await calls.causes == ["saved"])
+        clock.advance(by: .milliseconds(100))
+        for _ in 0..<10_000 where await calls.causes.count < 2 { await Task.yield() }
+        #expect(await calls.causes == ["saved", "and again"])
+    }
+
     @Test func aContinuousStreamStillFiresWithinTheMaximumDelay() async {
         let clock = FakeClock()
         let calls = Calls()
