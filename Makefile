@@ -33,6 +33,7 @@ lint: setup
 bench: setup
 	bench/validate.sh
 	bench/spawn.sh
+	bench/reload.sh
 
 # Regenerates the committed artefacts that tests compare against.
 docs: build

@@ -8,4 +8,4 @@ swift build -c release --product SpawnBench >/dev/null
 swift build -c release --product mcp-demo >/dev/null
 bin=$(swift build -c release --show-bin-path)
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-"$bin/SpawnBench" "${1:-200}" "${2:-30}" "${3:-5s}"
+"$bin/SpawnBench" "${1:-200}" "${2:-30}" "${3:-15s}"

@@ -67,13 +67,18 @@ extension ChildProcess {
     }
 
     /// Waits (bounded) until no member of the group is left. Orphaned members are reaped by the
-    /// I/O loop as this process's re-parented children, so they leave the group on their own;
-    /// this only checks, every 20 ms, during a stop.
+    /// I/O loop as this process's re-parented children, so they leave the group on their own.
+    /// The one poll in `Actual`: a group's emptiness has no event, so this checks every 20 ms,
+    /// and only during a stop.
     private func waitForGroup(until deadline: Duration, clock: any MonotonicClock) async {
         while groupExists {
             let left = deadline - clock.now
             guard left > .zero else { return }
-            try? await clock.sleep(for: min(left, .milliseconds(20)))
+            do {
+                try await clock.sleep(for: min(left, .milliseconds(20)))
+            } catch {
+                return  // cancelled: never spin
+            }
         }
     }
 }

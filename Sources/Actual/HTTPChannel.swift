@@ -63,6 +63,14 @@ public final class HTTPChannel: MCPChannel {
             }
             throw Task.isCancelled ? .cancelled(method: method) : .timedOut(method: method, after: timeout)
         }
+        if case .failure(.transport(let why)) = outcome.result, why.hasPrefix("HTTP 404") {
+            // The server forgot our legacy session (restarted, or it expired): the next
+            // handshake starts a new one instead of sending the dead id again (MCP.md).
+            state.withLock { state in
+                state.sessionID = nil
+                state.legacyVersion = nil
+            }
+        }
         if method == "initialize", case .success(let result) = outcome.result {
             state.withLock { state in
                 state.legacyVersion = result["protocolVersion"]?.stringValue
@@ -98,7 +106,7 @@ public final class HTTPChannel: MCPChannel {
             if let name = params?["name"]?.stringValue ?? params?["uri"]?.stringValue {
                 request.setValue(HTTPChannel.headerSafe(name), forHTTPHeaderField: "Mcp-Name")
             }
-        } else {
+        } else if method != "initialize" {
             let (version, sessionID) = state.withLock { ($0.legacyVersion, $0.sessionID) }
             if let version { request.setValue(version, forHTTPHeaderField: "MCP-Protocol-Version") }
             if let sessionID { request.setValue(sessionID, forHTTPHeaderField: "Mcp-Session-Id") }

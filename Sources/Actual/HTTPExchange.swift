@@ -19,7 +19,7 @@ final class HTTPExchange: Sendable {
         var sessionID: String?
         var body: [UInt8] = []
         var lines: LineSplitter?
-        var events = SSEParser()
+        var events: SSEParser?
     }
 
     /// The request's id; nil for a notification (answered by `202 Accepted`).
@@ -64,7 +64,10 @@ final class HTTPExchangeRouter: NSObject, URLSessionDataDelegate, Sendable {
                 progress.status = http.statusCode
                 progress.sessionID = http.value(forHTTPHeaderField: "Mcp-Session-Id")
                 progress.isStream = type.hasPrefix("text/event-stream")
-                if progress.isStream { progress.lines = LineSplitter(maxLength: maxMessageBytes) }
+                if progress.isStream {
+                    progress.lines = LineSplitter(maxLength: maxMessageBytes)
+                    progress.events = SSEParser(maxBytes: maxMessageBytes)
+                }
             }
         }
         completionHandler(.allow)
@@ -75,14 +78,20 @@ final class HTTPExchangeRouter: NSObject, URLSessionDataDelegate, Sendable {
         var messages: [[UInt8]] = []
         var overflow = false
         exchange.progress.withLock { progress in
-            if progress.isStream, var lines = progress.lines {
+            if progress.isStream, var lines = progress.lines, var events = progress.events {
                 for event in lines.feed(data) {
                     switch event {
-                    case .line(let line): if let message = progress.events.feed(line: line) { messages.append(message) }
+                    case .line(let line):
+                        do {
+                            if let message = try events.feed(line: line) { messages.append(message) }
+                        } catch {
+                            overflow = true
+                        }
                     case .oversized: overflow = true
                     }
                 }
                 progress.lines = lines
+                progress.events = events
             } else if progress.body.count + data.count > maxMessageBytes {
                 overflow = true
             } else {

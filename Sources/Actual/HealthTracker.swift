@@ -16,7 +16,8 @@ struct HealthTracker: Sendable, Hashable {
         case recovered
     }
 
-    let failureThreshold: Int
+    /// Changing it (a policy update) keeps the verdict and the count of failures.
+    var failureThreshold: Int
     private(set) var consecutiveFailures = 0
     private(set) var verdict = Verdict.healthy
 

@@ -29,7 +29,11 @@ final class IOLoop: Sendable {
         /// leader's exit watcher until the leader is reaped.
         var groups: [pid_t: (@Sendable (ExitStatus) -> Void)?] = [:]
         var orphansReaped = 0
-        var onOrphan: (@Sendable (pid_t, ExitStatus) -> Void)?
+        /// A fork whose group is not registered yet: its child must not pass for an escapee.
+        var spawning = 0
+        /// Told about every reaped process that was not a leader (an orphan cannot always be
+        /// attributed to one supervisor, e.g. after setsid, so every listener hears of it).
+        var orphanListeners: [@Sendable (pid_t, ExitStatus) -> Void] = []
     }
 
     private static let reaperToken: UInt64 = 0
@@ -76,19 +80,29 @@ final class IOLoop: Sendable {
         _ = state.withLock { $0.handlers.removeValue(forKey: token) }
     }
 
-    /// Runs `spawn` and registers `onExit` for the pid it returns in one critical section, so
-    /// the reaper cannot reap the child before anyone is listening for it.
+    /// Runs `spawn` (outside any lock: a fork and exec can take a while, and the loop must keep
+    /// serving every other server meanwhile), then registers `onExit` for the new group and
+    /// wakes the reaper once. The reaper only waits on registered groups, so a child that exits
+    /// before it is registered stays a zombie until that pass: no exit is lost.
     func spawnWatched(_ spawn: () -> pid_t, onExit: @escaping @Sendable (ExitStatus) -> Void) -> pid_t {
+        state.withLock { $0.spawning += 1 }
+        let pid = spawn()
         state.withLock { state in
-            let pid = spawn()
+            state.spawning -= 1
             if pid != -1 { state.groups[abs(pid)] = onExit }
-            return pid
         }
+        if pid != -1 {
+            var one: UInt64 = 1
+            _ = write(childSignal, &one, 8)
+        }
+        return pid
     }
 
-    /// Called for every reaped process that was not a direct child (an orphaned grandchild).
-    func setOrphanHandler(_ handler: @escaping @Sendable (pid_t, ExitStatus) -> Void) {
-        state.withLock { $0.onOrphan = handler }
+    /// Adds a listener for every reaped process that was not a leader (an orphaned grandchild
+    /// or a descendant that left its group). Listeners stay for the life of the process: there
+    /// is one supervisor in the controller (the tests create a few dozen).
+    func addOrphanListener(_ listener: @escaping @Sendable (pid_t, ExitStatus) -> Void) {
+        state.withLock { $0.orphanListeners.append(listener) }
     }
 
     var orphansReaped: Int { state.withLock { $0.orphansReaped } }
@@ -137,12 +151,27 @@ final class IOLoop: Sendable {
                         calls.append { leader(status) }
                     } else {
                         state.orphansReaped += 1
-                        if let onOrphan = state.onOrphan {
-                            let pid = result.pid
-                            calls.append { onOrphan(pid, status) }
-                        }
+                        let pid = result.pid
+                        for listener in state.orphanListeners { calls.append { listener(pid, status) } }
                     }
                 }
+            }
+            // Descendants that left their session (setsid: Node's `detached`, Python's
+            // `start_new_session`) come back to this subreaper in a group nobody watches.
+            // Reap their zombies too, but never a child still in the controller's session:
+            // that is another component's child (Foundation's `Process` puts each child in a
+            // new group of the same session), which its owner waits for.
+            let session = getsid(0)
+            for _ in 0..<(state.spawning == 0 ? 64 : 0) {
+                let pid = omni_peek_exited_child()
+                guard pid > 0, let stats = ProcessStats.read(pid: pid), stats.session != session,
+                    state.groups[stats.processGroup] == nil
+                else { break }
+                let result = omni_wait(pid)
+                guard result.pid == pid else { break }
+                state.orphansReaped += 1
+                let status = result.exited == 1 ? ExitStatus(code: result.code) : ExitStatus(signal: result.signal)
+                for listener in state.orphanListeners { calls.append { listener(pid, status) } }
             }
         }
         for call in calls { call() }

@@ -22,10 +22,13 @@ final class Instance {
     var toolCount: Int?
     var lastProbe: ProbeRecord?
     var tracker: HealthTracker
+    /// Ending: a stop is under way, or the process exited and is being cleaned up.
     var stopping = false
     var task: Task<Void, Never>?
     /// Set once the spawn attempt is over (either way).
     let launched = OneShot<Void>()
+    /// Set with the exit record when the instance is gone.
+    let ended = OneShot<ExitRecord>()
 
     init(id: InstanceID, spec: ServerSpec, now: Date, clock: Duration) {
         self.id = id
@@ -44,11 +47,11 @@ final class Instance {
         self.reason = reason
     }
 
-    func snapshot() -> InstanceSnapshot {
+    func snapshot(withStats: Bool) -> InstanceSnapshot {
         InstanceSnapshot(
             id: id, spec: spec, phase: phase, pid: child?.pid, processHash: spec.processHash, policyHash: spec.policyHash, since: since,
             startedAt: startedAt, reason: reason, identity: identity, toolCount: toolCount, lastProbe: lastProbe,
             consecutiveFailures: tracker.consecutiveFailures, protocolErrors: channel?.protocolErrors ?? 0,
-            stats: child.flatMap { ProcessStats.read(pid: $0.pid) })
+            stats: withStats ? child.flatMap { ProcessStats.read(pid: $0.pid) } : nil)
     }
 }

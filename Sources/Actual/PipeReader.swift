@@ -41,13 +41,20 @@ final class PipeReader: IOHandler {
         // A bounded number of reads per wake-up keeps one chatty child from starving the others;
         // epoll is level-triggered, so what is left wakes the loop again.
         for _ in 0..<16 {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            // Read under the lock that `finish` closes under: a descriptor closed by a stop on
+            // another thread (and perhaps already reused by a new pipe) is never read.
+            let (count, error, lines): (Int, Int32, [LineEvent]) = state.withLock { state in
+                guard !state.closed else { return (-1, EBADF, []) }
+                let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                let error = errno
+                return (count, error, count > 0 ? state.splitter.feed(chunk[0..<count]) : [])
+            }
             if count > 0 {
-                let lines = state.withLock { $0.splitter.feed(chunk[0..<count]) }
                 for line in lines { onLine(line) }
                 continue
             }
-            if count < 0, errno == EAGAIN || errno == EINTR { return }
+            if error == EBADF, state.withLock({ $0.closed }) { return }
+            if count < 0, error == EAGAIN || error == EINTR { return }
             // 0 is end of file; any other error ends the stream the same way.
             finish()
             return
@@ -56,15 +63,15 @@ final class PipeReader: IOHandler {
 
     /// Stops reading and closes the descriptor (idempotent).
     func finish() {
-        let ending: (token: UInt64, rest: [LineEvent])? = state.withLock { state in
+        let rest: [LineEvent]? = state.withLock { state in
             guard !state.closed else { return nil }
             state.closed = true
-            return (state.token, state.splitter.finish())
+            loop.deregister(fd: fd, token: state.token)
+            close(fd)
+            return state.splitter.finish()
         }
-        guard let (token, rest) = ending else { return }
+        guard let rest else { return }
         for line in rest { onLine(line) }
-        loop.deregister(fd: fd, token: token)
-        close(fd)
         onEnd()
     }
 }

@@ -64,7 +64,13 @@ struct ProcessLedger: Sendable {
     }
 
     /// Every live process in `entry`'s group that started no earlier than its leader did.
+    ///
+    /// Linux never gives a new process a pid that is still in use as a process group id, so
+    /// while any member of our group lives, its id cannot belong to a stranger. If a process
+    /// with the leader's pid exists but started at another time, the pid was reused, which
+    /// means our group is gone: nothing to stop.
     static func leftovers(of entry: Entry) -> [Int32] {
+        if let leader = ProcessStats.read(pid: entry.pid), leader.startTicks != entry.startTicks { return [] }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return names.compactMap { Int32($0) }.filter { pid in
             guard let stats = ProcessStats.read(pid: pid) else { return false }

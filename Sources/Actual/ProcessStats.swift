@@ -9,6 +9,8 @@ public struct ProcessStats: Sendable, Hashable {
     /// that survives pid reuse.
     public var startTicks: UInt64
     public var processGroup: Int32
+    /// The session id (field 6): a process that called setsid leads a session of its own.
+    public var session: Int32
     /// The state letter (field 3): `R`, `S`, `D`, `Z` (exited, not yet reaped), …
     public var state: Character
 
@@ -27,12 +29,12 @@ public struct ProcessStats: Sendable, Hashable {
         guard let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         // fields[0] is field 3 (state); field N is fields[N - 3].
-        guard fields.count > 21, let pgrp = Int32(fields[2]), let utime = Double(fields[11]), let stime = Double(fields[12]),
+        guard fields.count > 21, let pgrp = Int32(fields[2]), let session = Int32(fields[3]), let utime = Double(fields[11]), let stime = Double(fields[12]),
             let start = UInt64(fields[19]), let rss = Int(fields[21]), let state = fields[0].first
         else { return nil }
         return ProcessStats(
             cpuSeconds: (utime + stime) / ticksPerSecond, rssBytes: rss * pageSize, startTicks: start, processGroup: pgrp,
-            state: state)
+            session: session, state: state)
     }
 
     static let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))

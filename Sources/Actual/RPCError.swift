@@ -5,7 +5,7 @@ public enum RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     case timedOut(method: String, after: Duration)
     /// The calling task was cancelled (`notifications/cancelled` was sent).
     case cancelled(method: String)
-    /// The session ended (the process exited, stdout closed, or the session was closed).
+    /// The session ended (the process exited or was stopped).
     case closed(String)
     /// The server could not take the request (stdin closed or its queue full).
     case unwritable(String)

@@ -13,6 +13,9 @@ import Glibc
 ///   reconciler decides what to do (DESIGN.md principle 1).
 /// - `snapshot()` is a value; `events` is the stream of what happened, in order per process.
 public actor Supervisor {
+    /// Everything that happens, in order per process. One consumer (an `AsyncStream`): in the
+    /// controller the executor, which re-publishes each event for the logs. Unbounded, so a
+    /// consumer must keep reading; nothing is dropped.
     public nonisolated let events: AsyncStream<ActualEvent>
     private let emitter: AsyncStream<ActualEvent>.Continuation
     private let options: SupervisorOptions
@@ -35,7 +38,7 @@ public actor Supervisor {
         (events, emitter) = AsyncStream.makeStream(of: ActualEvent.self)
         ledger = options.stateDirectory.map { ProcessLedger(path: $0 + "/processes.json") }
         let emitter = emitter
-        IOLoop.shared.setOrphanHandler { pid, status in emitter.yield(.orphanReaped(pid: pid, status)) }
+        IOLoop.shared.addOrphanListener { pid, status in emitter.yield(.orphanReaped(pid: pid, status)) }
     }
 
     /// Stops every process group a previous run left behind (from the ledger), then starts a
@@ -48,6 +51,8 @@ public actor Supervisor {
             let pids = ProcessLedger.leftovers(of: entry)
             guard !pids.isEmpty else { continue }
             for pid in pids { kill(pid, SIGTERM) }
+            // Their stdin went with the old controller: SIGTERM is the first step left, and
+            // the grace before SIGKILL is the stdin grace (the controller is starting up).
             let deadline = clock.now + options.stop.stdinGrace
             while pids.contains(where: { ProcessLedger.leftovers(of: entry).contains($0) }), clock.now < deadline {
                 try? await clock.sleep(for: .milliseconds(20))
@@ -77,14 +82,22 @@ public actor Supervisor {
 
     /// Stops one process (the full escalation) and returns how it ended; nil for an unknown id.
     /// `isFailure` marks a stop that should count against the crash-loop budget (the process
-    /// was unhealthy).
+    /// was unhealthy). A stop of a process that is already ending (stopped by another caller, or
+    /// exiting on its own) waits for that end and returns its record. Cancelling the caller does
+    /// not cut the escalation short: it runs in a task of its own.
     @discardableResult
     public func stop(_ id: InstanceID, reason: String, isFailure: Bool = false) async -> ExitRecord? {
-        guard let instance = instances[id], !instance.stopping else { return nil }
+        guard let instance = instances[id] else { return nil }
+        if instance.stopping { return await instance.ended.wait() }
         instance.stopping = true
+        let escalation = Task { await self.escalate(instance, reason: reason, isFailure: isFailure) }
+        return await escalation.value
+    }
+
+    private func escalate(_ instance: Instance, reason: String, isFailure: Bool) async -> ExitRecord {
         instance.task?.cancel()
         instance.enter(.draining, reason: reason, clock: clock.now)
-        emitter.yield(.draining(id, reason: reason))
+        emitter.yield(.draining(instance.id, reason: reason))
         // A launch in flight finishes first, so its process cannot escape the stop.
         _ = await instance.launched.wait()
         var status: ExitStatus?
@@ -107,14 +120,16 @@ public actor Supervisor {
         }
     }
 
-    public func snapshot() -> ActualState {
+    /// What is running now. `withStats` adds each process's CPU and RSS from `/proc` (one file
+    /// read per process: for `/status` and metrics, not for every planning pass).
+    public func snapshot(withStats: Bool = false) -> ActualState {
         var state = ActualState()
         for (name, history) in histories {
             state.servers[name] = ServerSnapshot(
                 name: name, instances: [], starts: history.starts, history: history.recent, exits: history.exits)
         }
         for instance in instances.values.sorted(by: { $0.id < $1.id }) {
-            state.servers[instance.id.name]?.instances.append(instance.snapshot())
+            state.servers[instance.id.name]?.instances.append(instance.snapshot(withStats: withStats))
         }
         return state
     }
@@ -129,7 +144,7 @@ public actor Supervisor {
     public func update(_ id: InstanceID, to spec: ServerSpec) {
         instances[id]?.spec.policies = spec.policies
         instances[id]?.spec.policyHash = spec.policyHash
-        instances[id]?.tracker = HealthTracker(failureThreshold: spec.policies.health.failureThreshold)
+        instances[id]?.tracker.failureThreshold = max(1, spec.policies.health.failureThreshold)
     }
 
     // MARK: - One process's life
@@ -216,7 +231,10 @@ public actor Supervisor {
             let health = instance.spec.policies.health
             let attempt = clock.now
             do {
-                let identity = try await client.handshake(probeTimeout: health.timeout)
+                // While starting, no single probe may run past the startup deadline.
+                let left = started + health.startupTimeout - clock.now
+                let probe = instance.phase == .starting ? max(min(health.timeout, left), .milliseconds(100)) : health.timeout
+                let identity = try await client.handshake(probeTimeout: probe)
                 instance.client = client
                 instance.identity = identity
                 if identity.hasTools { instance.toolCount = try? await client.listTools(timeout: health.timeout).count }
@@ -277,9 +295,11 @@ public actor Supervisor {
         }
     }
 
-    /// The reaper saw the leader exit. A stop in progress handles its own exit.
+    /// The reaper saw the leader exit. A stop in progress handles its own exit; otherwise this
+    /// one is ending now, and a stop that arrives during the clean-up waits for its record.
     private func exited(_ id: InstanceID, status: ExitStatus) async {
         guard let instance = instances[id], !instance.stopping else { return }
+        instance.stopping = true
         instance.task?.cancel()
         instance.session?.close("the process exited (\(status))")
         if let child = instance.child {
@@ -305,6 +325,7 @@ public actor Supervisor {
         history.exits += 1
         histories[instance.id.name] = history
         instances[instance.id] = nil
+        instance.ended.fulfil(record)
         return record
     }
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -33,6 +34,14 @@ static void fail(int status_fd, int step) {
     _exit(127);
 }
 
+// close_range(2) (Linux 5.9+); before that, close(2) one by one up to the descriptor limit.
+static void close_all(unsigned int first, unsigned int last) {
+    if (syscall(SYS_close_range, first, last, 0) == 0) return;
+    struct rlimit limit;
+    unsigned int top = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 65536 ? (unsigned int)limit.rlim_cur : 65536;
+    for (unsigned int fd = first; fd <= last && fd < top; fd++) close((int)fd);
+}
+
 // Moves `fd` to `target` unless it is already there; a descriptor that is also needed at a
 // lower slot is dup'ed first so dup2 ordering cannot clobber it.
 static int place(int fd, int target) {
@@ -51,6 +60,22 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
         *step = OMNI_SPAWN_PIPE;
         *error = errno;
         return -1;
+    }
+    // A controller started with 0, 1 or 2 closed could get the pipe there, where placing the
+    // child's stdio would overwrite it: move both ends to 3 or above.
+    for (int end = 0; end < 2; end++) {
+        if (status_pipe[end] <= 2) {
+            int moved = fcntl(status_pipe[end], F_DUPFD_CLOEXEC, 3);
+            if (moved < 0) {
+                *step = OMNI_SPAWN_PIPE;
+                *error = errno;
+                close(status_pipe[0]);
+                close(status_pipe[1]);
+                return -1;
+            }
+            close(status_pipe[end]);
+            status_pipe[end] = moved;
+        }
     }
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -101,8 +126,8 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
         if (place(in, 0) || place(out, 1) || place(err, 2)) fail(status_fd, OMNI_SPAWN_DUP2);
         // Close everything else but the status pipe (close-on-exec, closed by execve itself),
         // so no server inherits another's pipes or the controller's sockets.
-        if (status_fd > 3) syscall(SYS_close_range, 3, status_fd - 1, 0);
-        syscall(SYS_close_range, status_fd + 1, ~0U, 0);
+        if (status_fd > 3) close_all(3, status_fd - 1);
+        close_all(status_fd + 1, ~0U);
         if (request->cwd != NULL && chdir(request->cwd) != 0) fail(status_fd, OMNI_SPAWN_CHDIR);
         execve(request->path, request->argv, request->envp);
         fail(status_fd, OMNI_SPAWN_EXEC);
@@ -217,3 +242,10 @@ int omni_set_nonblocking_cloexec(int fd) {
 }
 
 int omni_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+pid_t omni_peek_exited_child(void) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return 0;
+    return info.si_pid;
+}

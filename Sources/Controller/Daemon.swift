@@ -193,7 +193,7 @@ actor Daemon {
         case "/status":
             guard let state = load?.state, let supervisor, let executor else { return .text(503, "starting\n") }
             let json = StatusReport.json(
-                desired: state, actual: await supervisor.snapshot(), holds: await executor.currentHolds, reload: reload,
+                desired: state, actual: await supervisor.snapshot(withStats: true), holds: await executor.currentHolds, reload: reload,
                 generation: await executor.currentGeneration, now: clock.now, salt: salt)
             return .text(200, json.rendered(pretty: true) + "\n", contentType: "application/json")
         case "/metrics":

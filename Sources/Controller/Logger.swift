@@ -1,6 +1,7 @@
 import Actual
 import Desired
 import Foundation
+import Glibc
 import Synchronization
 
 /// One JSON object per line on stdout: `ts`, `level`, `event`, `msg`, and `srv`, `latency_ms`,
@@ -59,7 +60,16 @@ final class Logger: Sendable {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 
+    /// write(2) on descriptor 1, whole lines. Not `FileHandle.write`, which traps on EPIPE: a
+    /// log reader that goes away must not take the controller down (SIGPIPE is ignored, so the
+    /// write just fails and the line is lost).
     static let stdout: @Sendable (String) -> Void = { line in
-        FileHandle.standardOutput.write(Data(line.utf8))
+        var bytes = Array(line.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else { return }
+            bytes = bytes.dropFirst(written)
+        }
     }
 }

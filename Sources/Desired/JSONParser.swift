@@ -83,7 +83,9 @@ public struct JSONParser {
         try enter()
         index += 1
         var pairs: [(String, JSONValue)] = []
-        var seen = Set<String>()
+        // Keys compare as bytes: String equality is canonical equivalence, under which
+        // "\u00e9" and "e\u0301" are equal though a peer sent two different keys.
+        var seen = Set<[UInt8]>()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -97,7 +99,7 @@ public struct JSONParser {
             }
             let keyOffset = index
             let key = try string()
-            if !seen.insert(key).inserted { throw JSONParseError(offset: keyOffset, message: "duplicate key \"\(key)\"") }
+            if !seen.insert(Array(key.utf8)).inserted { throw JSONParseError(offset: keyOffset, message: "duplicate key \"\(key)\"") }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':', got \(describeCurrent())") }
             index += 1

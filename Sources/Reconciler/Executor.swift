@@ -66,7 +66,7 @@ public actor Executor {
         let forward = Task {
             for await event in supervisor.events {
                 emitter.yield(.actual(event))
-                wake.yield()
+                if Executor.changesThePlan(event) { wake.yield() }
             }
         }
         let ticker = Task { [resync, clock] in
@@ -139,6 +139,16 @@ public actor Executor {
         }
         inFlight.remove(action.server)
         wake?.yield()
+    }
+
+    /// Whether an event can change what the planner decides (a phase or an exit). Probes,
+    /// stderr lines and session notices cannot, and with hundreds of servers they are most of
+    /// the traffic.
+    static func changesThePlan(_ event: ActualEvent) -> Bool {
+        switch event {
+        case .ready, .startFailed, .unhealthy, .recovered, .exited, .stopped, .spawnFailed, .spawned: true
+        case .probed, .probeFailed, .draining, .stderr, .stderrSuppressed, .session, .orphanReaped, .leftoverStopped: false
+        }
     }
 
     /// Waits for a spawn token.

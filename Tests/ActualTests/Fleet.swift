@@ -33,15 +33,19 @@ actor EventLog {
         for waiter in ready { waiter.continuation.resume(returning: event) }
     }
 
-    /// The first event (already seen or still to come) that matches, or nil after `timeout`.
-    func first(timeout: Duration = .seconds(20), where match: @escaping @Sendable (ActualEvent) -> Bool) async -> ActualEvent? {
-        if let seen = events.first(where: match) { return seen }
+    /// The first matching event at index `after` or later (already seen or still to come), or
+    /// nil after `timeout`.
+    func first(
+        after start: Int = 0, timeout: Duration = .seconds(20), where match: @escaping @Sendable (ActualEvent) -> Bool
+    ) async -> ActualEvent? {
+        if let seen = events.dropFirst(start).first(where: match) { return seen }
         nextWaiter += 1
         let id = nextWaiter
+        let known = events.count
         return await withTaskGroup(of: ActualEvent?.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in
-                    Task { await self.add(id: id, match: match, continuation: continuation) }
+                    Task { await self.add(id: id, from: known, match: match, continuation: continuation) }
                 }
             }
             group.addTask {
@@ -56,8 +60,25 @@ actor EventLog {
         }
     }
 
-    private func add(id: Int, match: @escaping @Sendable (ActualEvent) -> Bool, continuation: CheckedContinuation<ActualEvent?, Never>) {
-        if let seen = events.first(where: match) {
+    /// Whether at least `count` matching events arrive (seen or to come) within `timeout`.
+    func count(atLeast count: Int, timeout: Duration = .seconds(20), where match: @escaping @Sendable (ActualEvent) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        var start = 0
+        var found = 0
+        while found < count {
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero, await first(after: start, timeout: left, where: match) != nil else { return false }
+            guard let index = events.indices.dropFirst(start).first(where: { match(events[$0]) }) else { return false }
+            found += 1
+            start = index + 1
+        }
+        return true
+    }
+
+    private func add(
+        id: Int, from known: Int, match: @escaping @Sendable (ActualEvent) -> Bool, continuation: CheckedContinuation<ActualEvent?, Never>
+    ) {
+        if let seen = events.dropFirst(known).first(where: match) {
             continuation.resume(returning: seen)
             return
         }
@@ -185,4 +206,20 @@ func freePort() -> Int {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 ? getsockname(fd, $0, &length) : -1 }
     }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Whether `pid` ignores SIGTERM (its `SigIgn` mask in /proc), checked every 10 ms for up to
+/// 5 s: a process's signal disposition has no event to wait for.
+func ignoresSIGTERM(_ pid: Int32) async -> Bool {
+    for _ in 0..<500 {
+        if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigIgn:") }),
+            let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16),
+            mask & (1 << (UInt64(SIGTERM) - 1)) != 0
+        {
+            return true
+        }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return false
 }

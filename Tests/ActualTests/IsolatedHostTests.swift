@@ -89,7 +89,9 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
         FileHandle.standardOutput.write(Data("leak-check: 1000 cycles, \(descriptors) descriptors before and after\n".utf8))
     }
 
-    /// SIGKILL of the controller's process must leave no server alive (PDEATHSIG). A grandchild
+    /// SIGKILL of the controller's process must leave no server alive (PDEATHSIG): one of the
+    /// servers ignores SIGTERM and never reads its stdin, so only the death signal can end it
+    /// (the others would also exit on the EOF of their stdin). A grandchild
     /// does survive (the death signal is not inherited across fork), and the next run's
     /// `reclaimLeftovers` finds it through the ledger and stops it.
     @Test(.enabled(if: role == nil)) func aKilledHostLeavesNoChildAndTheNextRunReclaimsGrandchildren() async throws {
@@ -99,8 +101,8 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
         let (host, out) = try launchRole("orphan-host", test: "orphanHostRole", extra: ["OMNI_TEST_ROOT": root])
         let line = try #require(await readLine(out, prefix: "pids "))
         let pids = line.dropFirst(5).split(separator: " ").compactMap { Int32($0) }
-        try #require(pids.count == 4)
-        let (leaders, grandchild) = (Array(pids.prefix(3)), pids[3])
+        try #require(pids.count == 5)
+        let (leaders, grandchild) = (Array(pids.prefix(4)), pids[4])
         kill(host.processIdentifier, SIGKILL)
         host.waitUntilExit()
         for leader in leaders { #expect(waitForExit(leader, timeout: .seconds(10)), "server \(leader) outlived its controller") }
@@ -135,6 +137,10 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
                 if case .stderr(_, let text) = line { grandchild = text.split(separator: " ").last.flatMap { Int32($0) } }
             }
         }
+        // A server that neither reads stdin nor obeys SIGTERM: only PDEATHSIG can end it.
+        let stubborn = await fleet.supervisor.start(try fleet.spec("s3", command: ["/bin/sh", "-c", "trap '' TERM; exec sleep 1000"]))
+        _ = await fleet.log.first { if case .spawned(stubborn, _) = $0 { true } else { false } }
+        leaders.append(try #require(await fleet.supervisor.snapshot().servers["s3"]?.instances.first?.pid))
         let all = leaders + [try #require(grandchild)]
         // Unbuffered: the outer test reads this line while the host keeps running.
         FileHandle.standardOutput.write(Data(("pids " + all.map(String.init).joined(separator: " ") + "\n").utf8))

@@ -17,15 +17,10 @@ import Testing
         #expect(identity.era == era)
         #expect(identity.name == "mcp-demo")
         #expect(tools == 4)
-        // Two successful health checks in a row, in the server's own era.
-        for _ in 0..<2 {
-            let probed = await fleet.log.first { event in
-                if case .probed(id, let record) = event { return record.succeeded && record.at > Date(timeIntervalSinceNow: -0.2) }
-                return false
-            }
-            #expect(probed != nil)
-        }
-        let snapshot = await fleet.supervisor.snapshot()
+        // Two distinct successful health checks, in the server's own era.
+        let passed = await fleet.log.count(atLeast: 2) { if case .probed(id, let record) = $0 { record.succeeded } else { false } }
+        #expect(passed)
+        let snapshot = await fleet.supervisor.snapshot(withStats: true)
         let instance = try #require(snapshot.servers["demo"]?.instances.first)
         #expect(instance.phase == .ready)
         #expect(instance.identity?.era == era)
@@ -182,6 +177,8 @@ import Testing
             return
         }
         #expect(isAlive(pid))
+        // The grandchild announces itself before it has set SIGTERM to ignored; wait for that.
+        #expect(await ignoresSIGTERM(pid))
         let record = try #require(await fleet.supervisor.stop(id, reason: "test"))
         #expect(record.status == ExitStatus(code: 0))
         #expect(!isAlive(pid))
@@ -234,7 +231,57 @@ import Testing
         let id = await fleet.supervisor.start(try fleet.spec("demo"))
         let record = await fleet.supervisor.stop(id, reason: "changed my mind")
         #expect(record?.requested == true)
-        if let pid = record?.pid { #expect(!isAlive(pid)) }
+        let pid = try #require(record?.pid)
+        #expect(!isAlive(pid))
+        #expect(!childPids().contains(pid))
         #expect(await fleet.supervisor.snapshot().servers["demo"]?.instances.isEmpty == true)
+    }
+
+    /// A stop whose caller is cancelled still runs the whole escalation: no process escapes,
+    /// and nothing spins.
+    @Test func aCancelledStopStillStopsEverything() async throws {
+        let fleet = try Fleet(stop: StopPolicy(stdinGrace: .milliseconds(200), killAfter: .milliseconds(600)))
+        let spec = try fleet.spec("stubborn", command: ["/bin/sh", "-c", "trap '' TERM; exec sleep 1000"])
+        let id = await fleet.supervisor.start(spec)
+        let stopper = Task { await fleet.supervisor.stop(id, reason: "test") }
+        stopper.cancel()
+        let record = await stopper.value
+        #expect(record?.status == ExitStatus(signal: SIGKILL))
+        if let pid = record?.pid { #expect(!isAlive(pid)) }
+    }
+
+    /// A policy update keeps the health verdict: an unhealthy process still recovers.
+    @Test func anUpdateKeepsTheHealthStateAndRecoveryStillWorks() async throws {
+        let fleet = try Fleet()
+        let spec = try fleet.spec("demo", flags: "--era legacy --fault-after 3 --hang ping")
+        let (id, _) = await fleet.startReady(spec)
+        _ = await fleet.log.first { if case .unhealthy(id, _) = $0 { true } else { false } }
+        await fleet.supervisor.update(
+            id,
+            to: try fleet.spec(
+                "demo", flags: "--era legacy --fault-after 3 --hang ping", health: "{ interval: 1s, timeout: 500ms, failure_threshold: 3 }")
+        )
+        let instance = await fleet.supervisor.snapshot().servers["demo"]?.instances.first
+        #expect(instance?.phase == .unhealthy)
+        #expect((instance?.consecutiveFailures ?? 0) >= 2)
+        await fleet.supervisor.stop(id, reason: "test")
+    }
+
+    /// A descendant that leaves the process group (setsid) is reaped when it exits, instead of
+    /// staying a zombie of the controller.
+    @Test func aDescendantThatLeftTheGroupIsReaped() async throws {
+        let fleet = try Fleet()
+        // `$$$$`: the manifest's own escape for `$$`, the shell's pid.
+        let script = "(setsid sh -c 'echo escapee $$$$ >&2; exec sleep 0.3' &) ; exec mcp-demo"
+        let (id, _) = await fleet.startReady(try fleet.spec("demo", command: ["/bin/sh", "-c", script]))
+        let line = await fleet.log.first { if case .stderr(id, let l) = $0 { l.hasPrefix("escapee") } else { false } }
+        guard case .stderr(_, let text) = line, let pid = text.split(separator: " ").last.flatMap({ Int32($0) }) else {
+            Issue.record("no escapee pid")
+            return
+        }
+        let reaped = await fleet.log.first { if case .orphanReaped(pid, _) = $0 { true } else { false } }
+        #expect(reaped != nil)
+        #expect(ProcessStats.read(pid: pid) == nil)
+        await fleet.supervisor.stop(id, reason: "test")
     }
 }

@@ -44,6 +44,12 @@ import Testing
         #expect(throws: Never.self) { try JSONParser.parse(String(repeating: "[", count: 128) + String(repeating: "]", count: 128)) }
     }
 
+    /// Keys compare as bytes: canonically equivalent spellings are two different keys.
+    @Test func keysThatAreCanonicallyEquivalentAreNotDuplicates() throws {
+        let value = try JSONParser.parse(#"{"\u00e9":1,"e\u0301":2}"#)
+        #expect(value.objectValue?.count == 2)
+    }
+
     @Test func rejectsInvalidUTF8InStrings() {
         #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xFF, 0x22]) }
     }

@@ -91,8 +91,8 @@ import Testing
                 != nil)
         #expect(controller.waitForLog { ($0["msg"] as? String ?? "").contains("demo#2 ready (legacy") } != nil)
 
-        // Rename-save (how vim and sed -i write): a temp file renamed over the manifest.
-        try FileManager.default.removeItem(atPath: scratch.root + "/servers/demo.yaml")
+        // Rename-save (how vim and sed -i write): a temp file renamed over the manifest (here
+        // over the symlink, which rename replaces atomically).
         try scratch.write("servers/demo.yaml.tmp", Self.demo + "limits: { rps: 7, burst: 14 }\n")
         rename(scratch.root + "/servers/demo.yaml.tmp", scratch.root + "/servers/demo.yaml")
         #expect(
@@ -190,7 +190,8 @@ import Testing
         let replace = try ControllerProcess.run(["diff", "--root", edited.root, "--against", url, "--format", "json"])
         #expect(replace.stdout.contains("\"action\": \"replace\""))
         #expect(controller.stop() == 0)
-        let down = try ControllerProcess.run(["health", "--root", scratch.root, "--url", url])
+        // Unreachable (port 1: nothing listens there, and no test can bind it).
+        let down = try ControllerProcess.run(["health", "--root", scratch.root, "--url", "http://127.0.0.1:1"])
         #expect(down.status == 2)
     }
 

@@ -10,7 +10,7 @@ import Foundation
 let arguments = CommandLine.arguments.dropFirst()
 let count = arguments.first.flatMap { Int($0) } ?? 200
 let idle = arguments.dropFirst().first.flatMap { Int($0) } ?? 30
-let interval = arguments.dropFirst(2).first ?? "5s"
+let interval = arguments.dropFirst(2).first ?? "15s"
 
 let root = NSTemporaryDirectory() + "omni-bench-spawn-" + UUID().uuidString
 let files = FileManager.default
@@ -34,6 +34,7 @@ try Data(features.utf8).write(to: URL(fileURLWithPath: root + "/config/default.y
 let load = Workspace(root: root, envName: "").load(Environment.process())
 guard let state = load.state, state.servers.count == count else {
     print("bench: manifests did not load: \(load.diagnostics.map(\.message))")
+    try? files.removeItem(atPath: root)
     exit(1)
 }
 
@@ -64,6 +65,8 @@ let start = clock.now
 for spec in state.servers.values.sorted(by: { $0.name < $1.name }) { await supervisor.start(spec) }
 guard await waitForReady(supervisor.events) != nil else {
     print("bench: a server failed to start")
+    await supervisor.stopAll(reason: "benchmark failed")
+    try? files.removeItem(atPath: root)
     exit(1)
 }
 let toReady = clock.now - start

@@ -65,6 +65,10 @@ typedef struct {
 /// grandchildren re-parented to this subreaper, and never another component's children.
 omni_wait_result omni_wait(pid_t which);
 
+/// The pid of a child that has exited and is waiting to be reaped, without reaping it
+/// (waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT)); 0 when there is none.
+pid_t omni_peek_exited_child(void);
+
 /// Installs a SIGCHLD handler that writes to the eventfd `fd` (write(2) is async-signal-safe),
 /// with SA_RESTART | SA_NOCLDSTOP, so an epoll loop can wait for child exits without polling.
 int omni_install_sigchld_notifier(int fd);
