@@ -29,7 +29,8 @@ public struct ProcessStats: Sendable, Hashable {
         guard let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         // fields[0] is field 3 (state); field N is fields[N - 3].
-        guard fields.count > 21, let pgrp = Int32(fields[2]), let session = Int32(fields[3]), let utime = Double(fields[11]), let stime = Double(fields[12]),
+        guard fields.count > 21, let pgrp = Int32(fields[2]), let session = Int32(fields[3]), let utime = Double(fields[11]),
+            let stime = Double(fields[12]),
             let start = UInt64(fields[19]), let rss = Int(fields[21]), let state = fields[0].first
         else { return nil }
         return ProcessStats(
