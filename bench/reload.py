@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Reload benchmark (issue 5). With COUNT servers running under `controller run`, saves EDITS
-manifest edits one at a time (rename-save, as editors do; each changes the command, so each is a
-replace) and measures, from the log's timestamps, file saved -> `replace` issued and -> the new
-instance ready: p50 and p99. Then runs IDLE_COUNT servers and measures the controller's CPU and
+manifest edits one at a time, 150 ms apart (rename-save, as editors do; each changes the
+command, so each is a replace) and measures, from the log's timestamps, file saved -> `replace`
+issued and -> the new instance ready: p50 and p99. Then runs IDLE_COUNT servers and measures the controller's CPU and
 RSS while idle for IDLE_SECONDS. Usage: reload.py CONTROLLER COUNT EDITS IDLE_COUNT IDLE_SECONDS"""
 
 import json
@@ -114,6 +114,9 @@ for i in range(edits):
         raise SystemExit(f"bench: edit {i} of {name} was not applied within 30 s")
     to_action.append((action - saved) * 1000)
     to_ready.append((ready - saved) * 1000)
+    # Edits closer together than the debounce's quiet period (100 ms) are coalesced by design;
+    # space them so each one measures a single save.
+    time.sleep(0.15)
 proc.send_signal(signal.SIGTERM)
 proc.wait(timeout=60)
 shutil.rmtree(root)
