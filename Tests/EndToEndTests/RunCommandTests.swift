@@ -228,4 +228,37 @@ import Testing
         #expect(kinds.first == "reload")
         #expect(kinds.contains("exited") && kinds.contains("hold") && kinds.contains("action") && kinds.last == "shutdown")
     }
+
+    /// A second SIGTERM during a slow graceful stop exits at once; the servers still die with
+    /// the controller (PDEATHSIG), even one that ignores both EOF and SIGTERM.
+    @Test func aSecondSignalExitsAtOnce() throws {
+        let scratch = try scratch(enabled: true)
+        try scratch.write(
+            "servers/demo.yaml",
+            """
+            name: demo
+            description: ignores EOF and SIGTERM
+            transport: stdio
+            command: [/bin/sh, -c, "trap '' TERM; exec sleep 1000"]
+
+            """)
+        let controller = try RunningController(root: scratch.root)
+        let spawned = try #require(controller.waitForLog { $0["event"] as? String == "spawned" })
+        let pid = try #require((spawned["pid"] as? NSNumber)?.int32Value)
+        kill(controller.process.processIdentifier, SIGTERM)
+        #expect(controller.waitForLog { $0["event"] as? String == "shutdown" } != nil)
+        #expect(controller.stop(SIGTERM) == 1)
+        #expect(controller.log.contains { $0.contains("second signal") })
+        // It did not wait for the graceful stop (which needs the 10 s escalation here).
+        #expect(controller.events("shutdown.done").isEmpty)
+        // The server dies by PDEATHSIG once the controller is gone (a zombie is dead too: it
+        // may have been re-parented to this test process, which does not reap it).
+        var gone = false
+        for _ in 0..<500 where !gone {
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            gone = stat.isEmpty || stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+            if !gone { usleep(10_000) }
+        }
+        #expect(gone)
+    }
 }
