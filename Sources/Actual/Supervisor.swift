@@ -24,6 +24,8 @@ public actor Supervisor {
     private var histories: [String: History] = [:]
     private var numbers: [String: Int] = [:]
     private var ledger: ProcessLedger?
+    /// Set by `stopAll`: nothing new starts afterwards.
+    private var closed = false
 
     /// What a server's past looks like.
     private struct History {
@@ -74,6 +76,11 @@ public actor Supervisor {
         let id = InstanceID(name: spec.name, number: number)
         let instance = Instance(id: id, spec: spec, now: Date(), clock: clock.now)
         instances[id] = instance
+        guard !closed else {
+            instance.launched.fulfil(())
+            _ = finish(instance, status: nil, requested: true, isFailure: false, reason: "not started: the supervisor is stopping")
+            return id
+        }
         histories[spec.name, default: History()].starts.append(instance.startedAt)
         if let count = histories[spec.name]?.starts.count, count > 32 { histories[spec.name]?.starts.removeFirst(count - 32) }
         instance.task = Task { await self.run(id) }
@@ -115,6 +122,7 @@ public actor Supervisor {
 
     /// Stops every process, all at once, and returns when all are gone.
     public func stopAll(reason: String) async {
+        closed = true
         await withTaskGroup(of: Void.self) { group in
             for id in instances.keys { group.addTask { await self.stop(id, reason: reason) } }
         }
@@ -142,8 +150,10 @@ public actor Supervisor {
 
     /// Applies new policies (limits, health, restart) to a running process in place.
     public func update(_ id: InstanceID, to spec: ServerSpec) {
-        instances[id]?.spec.policies = spec.policies
-        instances[id]?.spec.policyHash = spec.policyHash
+        // Only policies and egress differ (the planner updates in place only when the process
+        // hash is equal), so the whole spec can be taken.
+        guard instances[id]?.spec.processHash == spec.processHash else { return }
+        instances[id]?.spec = spec
         instances[id]?.tracker.failureThreshold = max(1, spec.policies.health.failureThreshold)
     }
 

@@ -10,6 +10,7 @@ final class AuditLog: Sendable {
         var fd: Int32 = -1
         var size: Int64 = 0
         var redactor = Redactor()
+        var reported = false
     }
 
     let path: String

@@ -22,6 +22,10 @@ actor Daemon {
     private var tokens: Set<String> = []
     private var salt: HashSalt?
     private var shuttingDown = false
+    /// Every secret value seen since start: a rotated or disabled server's old process may
+    /// still write its old token while it drains.
+    private var knownSecrets: Set<String> = []
+    private var loads = 0
 
     init(workspace: Workspace, process: Environment, listen: String?) {
         self.workspace = workspace
@@ -108,11 +112,17 @@ actor Daemon {
         }
         guard let state = next.state else {
             logger.log(.error, "config.rejected", "the config is invalid; keeping the last good state (\(cause))")
-            audit?.record("reload", [("cause", .string(cause)), ("successful", false), ("problems", .int(errors.count))])
+            audit?.record(
+                "reload",
+                [
+                    ("cause", .string(cause)), ("successful", false),
+                    ("problems", .array(errors.prefix(20).map { .string($0.description) })),
+                ])
             return
         }
         load = next
-        let secrets = Daemon.secrets(state)
+        knownSecrets.formUnion(Daemon.secrets(state))
+        let secrets = Array(knownSecrets)
         logger.configure(level: state.config.logLevel, secrets: secrets)
         audit?.configure(secrets: secrets)
         let changes = Daemon.changes(from: previous, to: state)
@@ -121,6 +131,7 @@ actor Daemon {
             [
                 ("cause", .string(cause)), ("successful", .bool(successful)), ("changes", .array(changes.map { .string($0) })),
                 ("kept_last_good", .array(next.keptLastGood.map { .string($0) })),
+                ("problems", .array(errors.prefix(20).map { .string($0.description) })),
             ])
         logger.log(
             successful ? .info : .warning, "config.loaded",

@@ -2,8 +2,8 @@ import Actual
 
 /// Coalesces a burst of signals into as few calls as possible, without delaying a lone edit.
 ///
-/// - A signal that says the file is complete (`immediate`: renamed into place, closed after
-///   writing, deleted) fires at once when nothing fired within the last `quiet` (leading edge):
+/// - A signal that says the file is complete (`immediate`: renamed into place, or closed after
+///   writing) fires at once when nothing fired within the last `quiet` (leading edge):
 ///   a saved edit is applied in milliseconds, not after the quiet period.
 /// - Anything else, and anything during the quiet period after a call, waits until the signals
 ///   have been quiet for `quiet`, and at most `maxDelay` after the first of the burst (an editor

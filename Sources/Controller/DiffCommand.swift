@@ -41,9 +41,17 @@ enum DiffCommand {
         }
         let process = Environment.process()
         let load = workspace.load(process)
-        guard let desired = load.state else {
-            for diagnostic in load.diagnostics { Output.error(diagnostic.description) }
-            Output.error("controller diff: the files are invalid")
+        let errors = load.diagnostics.filter { $0.severity == .error }
+        guard let desired = load.state, errors.isEmpty else {
+            for diagnostic in errors { Output.error(diagnostic.description) }
+            Output.error("controller diff: the files are invalid (controller validate says more)")
+            return 2
+        }
+        let salt = HashSalt.load(root: workspace.root, create: false)
+        if against != nil, salt == nil {
+            Output.error(
+                "controller diff: no \(workspace.root)/var/hash-salt: replacements cannot be compared; "
+                    + "run diff with the controller's own --root on its machine")
             return 2
         }
         var running: [String: JSONValue] = [:]
@@ -63,7 +71,7 @@ enum DiffCommand {
                 return 2
             }
         }
-        let changes = plan(desired: desired, running: running, salt: HashSalt.load(root: workspace.root, create: false))
+        let changes = plan(desired: desired, running: running, salt: salt)
         let skipped = desired.skipped.filter { running[$0.key] == nil }.sorted { $0.key < $1.key }
         if format == "json" {
             let json: JSONValue = .object([

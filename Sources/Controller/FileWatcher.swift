@@ -14,7 +14,7 @@ import Glibc
 final class FileWatcher: Sendable {
     enum Change: Sendable, Hashable {
         /// A relevant file changed (its path, for the log); `complete` when the event says the
-        /// file is whole (renamed into place, closed after writing, deleted).
+        /// file is whole (renamed into place, or closed after writing).
         case file(String, complete: Bool)
         /// Events were lost or a directory was replaced: re-read everything.
         case rescan(String)
@@ -82,8 +82,11 @@ final class FileWatcher: Sendable {
                 let directory = watches.directory(of: wd) ?? ""
                 if FileWatcher.isRelevant(name, directory: directory) {
                     changed = directory.isEmpty ? name : directory + "/" + name
-                    // A write still in progress (IN_MODIFY, IN_CREATE) must not be read yet.
-                    if mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) == 0 { complete = false }
+                    // Only a file closed after writing or renamed into place is known to be whole.
+                    // A write in progress must not be read yet, and a deletion or rename-away may
+                    // be the first half of a save (vim's rename, git's unlink-then-create): both
+                    // wait for the quiet period, so a file is never read as deleted mid-save.
+                    if mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) == 0 { complete = false }
                     if directory.isEmpty, name == "servers" || name == "config" { rescan = "\(name)/ appeared or went" }
                 }
             }

@@ -111,10 +111,34 @@ public struct Workspace: Sendable {
         }
         var state: DesiredState?
         if layersValid {
-            let (config, problems) = ConfigLayers.merge(layers.map(\.node), environment: environment)
+            var (config, problems) = ConfigLayers.merge(layers.map(\.node), environment: environment)
             diagnostics += problems
+            if config == nil, let good = previous?.layers {
+                // The layers parse but do not merge into a valid config: keep the last good one.
+                config = ConfigLayers.merge(good.map(\.node), environment: environment).0
+                kept += configFiles.filter { !kept.contains($0) }
+                next.layers = good
+            }
             if let config {
-                let (built, buildProblems) = DesiredState.build(config: config, manifests: manifests, environment: environment)
+                var (built, buildProblems) = DesiredState.build(config: config, manifests: manifests, environment: environment)
+                // A manifest that parses but fails a cross-field check (its own edit, or a
+                // config change under it) is dropped by the build; with a last good version it
+                // must keep running as it was instead of being read as removed.
+                let failing = Set(buildProblems.filter { $0.severity == .error }.map(\.position.file))
+                var substituted = false
+                for (index, manifest) in manifests.enumerated() where failing.contains(manifest.file) {
+                    guard let good = previous?.manifests[manifest.file], good != manifest else { continue }
+                    manifests[index] = good
+                    next.manifests[manifest.file] = good
+                    kept.append(manifest.file)
+                    substituted = true
+                }
+                if substituted {
+                    let retry = DesiredState.build(config: config, manifests: manifests, environment: environment)
+                    built = retry.0
+                    buildProblems += retry.1.filter { retried in !buildProblems.contains(retried) }
+                }
+                for file in failing where previous?.manifests[file] == nil { next.manifests[file] = nil }
                 diagnostics += buildProblems
                 state = built
             }
@@ -168,9 +192,12 @@ public struct Workspace: Sendable {
     }
 
     func readBytes(_ path: String, max: Int) throws -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "it is a directory"])
+        // Only regular files (symlinks followed, as ConfigMaps need): opening a FIFO or a
+        // device would block the reload for as long as nobody writes to it.
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            let what = (info.st_mode & S_IFMT) == S_IFDIR ? "it is a directory" : "it is not a regular file"
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: what])
         }
         let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
         defer { try? handle.close() }

@@ -49,17 +49,19 @@ struct HTTPConnection {
             _ = setBusy(true)
             let response = HTTPConnection.run(handler, request)
             let keepAlive = request.keepAlive && setBusy(true)
-            guard respond(response, keepAlive: keepAlive), keepAlive else { return }
+            guard respond(response, keepAlive: keepAlive, bodyless: request.method == "HEAD"), keepAlive else { return }
         }
     }
 
     /// Writes the response; false when the client went away.
     @discardableResult
-    private func respond(_ response: HTTPResponse, keepAlive: Bool) -> Bool {
+    private func respond(_ response: HTTPResponse, keepAlive: Bool, bodyless: Bool = false) -> Bool {
         setSendTimeout(30)
         switch response.body {
         case .bytes(let bytes):
-            return HTTPConnection.writeAll(fd, response.head(keepAlive: keepAlive) + bytes)
+            // HEAD: the headers of the GET (Content-Length included), never the body, or a
+            // keep-alive client would read the body as the next response.
+            return HTTPConnection.writeAll(fd, response.head(keepAlive: keepAlive) + (bodyless ? [] : bytes))
         case .stream(let chunks):
             guard HTTPConnection.writeAll(fd, response.head(keepAlive: keepAlive)) else { return false }
             let fd = fd

@@ -69,7 +69,11 @@ public struct HTTPRequestParser: Sendable {
             case .chunkSize:
                 guard let line = try takeLine(limit: 1024, status: 400, what: "chunk size line") else { return nil }
                 let digits = line.prefix { $0 != UInt8(ascii: ";") }
-                guard !digits.isEmpty, digits.count <= 8, let size = Int(String(decoding: digits, as: UTF8.self), radix: 16) else {
+                // Hex digits only: Int(_:radix:) would also take a sign, and a negative size
+                // must never reach the slicing below.
+                guard !digits.isEmpty, digits.count <= 8, digits.allSatisfy({ $0 < 0x80 && Character(Unicode.Scalar($0)).isHexDigit }),
+                    let size = Int(String(decoding: digits, as: UTF8.self), radix: 16), size >= 0
+                else {
                     throw HTTPParseError(400, at: consumed, "invalid chunk size")
                 }
                 guard request.body.count + size <= limits.body else {

@@ -25,6 +25,7 @@ public actor Executor {
     private var resync: Duration
     private var desired: DesiredState?
     private var generation = 0
+    private var lastLoad = 0
     private var inFlight: Set<String> = []
     private var holds: [String: Hold] = [:]
     private var wake: AsyncStream<Void>.Continuation?
@@ -42,12 +43,23 @@ public actor Executor {
         (events, emitter) = AsyncStream.makeStream(of: ReconcileEvent.self)
     }
 
-    /// The state to converge to; plans at once. `generation` counts these calls.
-    public func apply(_ state: DesiredState, rollout: RolloutPolicy? = nil, spawnRate: Int? = nil, resync: Duration? = nil) {
+    /// The state to converge to; plans at once. `generation` counts these calls. With `load`
+    /// (a counter of the caller's loads), a state older than one already applied is ignored, so
+    /// reloads that race (SIGHUP, the resync and a file change at once) cannot go backwards.
+    public func apply(
+        _ state: DesiredState, load: Int? = nil, rollout: RolloutPolicy? = nil, spawnRate: Int? = nil, resync: Duration? = nil
+    ) {
+        if let load {
+            guard load > lastLoad else { return }
+            lastLoad = load
+        }
         desired = state
         generation += 1
         if let rollout { self.rollout = rollout }
-        if let spawnRate { bucket = TokenBucket(rate: Double(max(spawnRate, 1)), burst: max(spawnRate, 1)) }
+        // Only a changed rate resets the bucket: a reload must not refill it mid-rollout.
+        if let spawnRate, Double(max(spawnRate, 1)) != bucket.rate {
+            bucket = TokenBucket(rate: Double(max(spawnRate, 1)), burst: max(spawnRate, 1))
+        }
         if let resync { self.resync = resync }
         wake?.yield()
     }
@@ -126,12 +138,10 @@ public actor Executor {
 
     private func perform(_ action: Action) async {
         switch action.kind {
-        case .spawn(let spec):
+        case .spawn(let spec), .replace(_, let spec):
             await pace()
-            await supervisor.start(spec)
-        case .replace(_, let spec):
-            await pace()
-            await supervisor.start(spec)
+            // A shutdown may have begun while this waited for its token.
+            if !stopped { await supervisor.start(spec) }
         case .update(let id, let spec):
             await supervisor.update(id, to: spec)
         case .stop(let id, let isFailure):

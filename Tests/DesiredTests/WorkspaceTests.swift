@@ -1,5 +1,6 @@
 import Desired
 import Foundation
+import Glibc
 import Testing
 
 @Suite struct WorkspaceTests {
@@ -215,5 +216,29 @@ import Testing
         let gone = Workspace(root: workspace.root, envName: nil).load(Environment([:]), lastGood: brokenConfig.lastGood)
         #expect(gone.state?.servers["a"] == nil)
         #expect(gone.keptLastGood == [workspace.root + "/config/default.yaml"])
+    }
+}
+
+@Suite struct LastGoodCrossFieldTests {
+    /// An edit that parses but breaks a cross-field rule must not read as a removal: the
+    /// server keeps its last good spec.
+    @Test func aCrossFieldErrorKeepsTheLastGoodManifest() throws {
+        let workspace = try TemporaryWorkspace()
+        try workspace.write("servers/a.yaml", manifest("a", "health: { interval: 5s, timeout: 1s }"))
+        try workspace.write("config/default.yaml", "features: { a: { enabled: true } }\n")
+        let first = workspace.load()
+        try workspace.write("servers/a.yaml", manifest("a", "health: { interval: 5s, timeout: 9s }"))
+        let broken = Workspace(root: workspace.root, envName: nil).load(Environment([:]), lastGood: first.lastGood)
+        #expect(broken.state?.servers["a"]?.policies.health.timeout == .seconds(1))
+        #expect(broken.keptLastGood == [workspace.root + "/servers/a.yaml"])
+        #expect(broken.diagnostics.contains { $0.severity == .error })
+    }
+
+    /// A FIFO named like a manifest is refused with a diagnostic instead of blocking the load.
+    @Test func aFIFOIsRefusedNotOpened() throws {
+        let workspace = try TemporaryWorkspace()
+        #expect(mkfifo(workspace.root + "/servers/zz.yaml", 0o600) == 0)
+        let load = workspace.load()
+        #expect(load.diagnostics.contains { $0.message.contains("not a regular file") })
     }
 }

@@ -54,6 +54,8 @@ import Testing
         ("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400, "invalid Content-Length"),
         ("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "transfer coding gzip is not supported"),
         ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "invalid chunk size"),
+        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n", 400, "invalid chunk size"),
+        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n", 400, "invalid chunk size"),
         ("GET / HTTP/1.1\r\nA: b\u{7}c\r\n\r\n", 400, "control character in a header value"),
         ("GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", 400, "bare CR in a line"),
     ])
