@@ -33,8 +33,13 @@ import Testing
         #expect(try controller.waitForStatus("/readyz", 200).hasPrefix("ready: 0 server(s)"))
         #expect(try controller.get("/healthz").0 == 200)
         #expect(controller.stop() == 0)
-        #expect(controller.records.count == controller.log.count, "every line is JSON: \(controller.log)")
-        #expect(controller.records.allSatisfy { $0["level"] as? String != "error" }, "\(controller.log)")
+        // The reader thread may still be appending the last lines: wait for the last one, then
+        // look at one snapshot.
+        #expect(controller.waitForLog { $0["event"] as? String == "shutdown.done" } != nil)
+        let lines = controller.log
+        let records = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(records.count == lines.count, "every line is JSON: \(lines)")
+        #expect(records.allSatisfy { $0["level"] as? String != "error" }, "\(lines)")
     }
 
     /// Enabling a server needs config or environment only; readiness follows the server.

@@ -9,6 +9,8 @@ final class RunningController: @unchecked Sendable {
     let port: Int
     private let lines = Mutex<[String]>([])
     private let arrived = NSCondition()
+    /// Set when the output reached end of file (the process and its children closed it).
+    private let ended = Mutex(false)
 
     init(root: String, environment: [String: String] = [:], extra: [String] = []) throws {
         port = RunningController.freePort()
@@ -29,11 +31,18 @@ final class RunningController: @unchecked Sendable {
                 while let newline = partial.firstIndex(of: "\n") {
                     let line = String(partial[..<newline])
                     partial = String(partial[partial.index(after: newline)...])
+                    // Under the condition's lock: a waiter between its check and its wait would
+                    // otherwise miss this wake-up and sleep until its timeout.
+                    arrived.lock()
                     lines.withLock { $0.append(line) }
+                    arrived.broadcast()
+                    arrived.unlock()
                 }
-                arrived.broadcast()
             }
+            arrived.lock()
+            ended.withLock { $0 = true }
             arrived.broadcast()
+            arrived.unlock()
         }
     }
 
@@ -91,10 +100,14 @@ final class RunningController: @unchecked Sendable {
         }
     }
 
-    /// Sends `signal` and waits for the exit status.
+    /// Sends `signal` and waits for the exit status, and for every line it wrote to be read.
     func stop(_ signal: Int32 = SIGTERM) -> Int32 {
         kill(process.processIdentifier, signal)
         process.waitUntilExit()
+        let deadline = Date(timeIntervalSinceNow: 10)
+        arrived.lock()
+        while !ended.withLock({ $0 }), arrived.wait(until: deadline) {}
+        arrived.unlock()
         return process.terminationStatus
     }
 
