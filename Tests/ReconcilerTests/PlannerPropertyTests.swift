@@ -99,4 +99,29 @@ import Testing
             #expect(again.isEmpty, "round \(round): \(plan.actions) then \(again.actions)")
         }
     }
+
+    /// With the default rollout limit (25%, at least one), planning and applying again and
+    /// again converges to an empty plan, and no single plan starts more replacements than the
+    /// limit allows.
+    @Test func withTheRolloutLimitPlansConvergeWithinBoundedRounds() {
+        var rng = SplitMix64(state: 7)
+        for round in 0..<150 {
+            let (desired, start) = randomWorld(&rng)
+            let rollout = RolloutPolicy()
+            let limit = max(1, desired.servers.count * rollout.maxUnavailablePercent / 100)
+            var actual = start
+            var converged = false
+            for _ in 0..<20 {
+                let plan = Planner.plan(desired: desired, actual: actual, now: .seconds(1000), rollout: rollout)
+                let replaces = plan.actions.filter { if case .replace = $0.kind { true } else { false } }.count
+                #expect(replaces <= limit, "round \(round): \(replaces) replaces, limit \(limit)")
+                if plan.isEmpty {
+                    converged = true
+                    break
+                }
+                actual = apply(plan, to: actual)
+            }
+            #expect(converged, "round \(round) did not converge")
+        }
+    }
 }
