@@ -104,8 +104,8 @@ final class ChildProcess: Sendable {
         }
         let stdin = PipeWriter(fd: parentEnds[0], loop: loop)
         let onStdout = stdoutSink(stdin)
-        let stdout = PipeReader(fd: parentEnds[1], loop: loop, maxLineLength: request.maxMessageBytes, onLine: onStdout) {}
-        let stderr = PipeReader(fd: parentEnds[2], loop: loop, maxLineLength: request.maxLogLineBytes, onLine: onStderr) {}
+        let stdout = PipeReader(fd: parentEnds[1], loop: loop, maxLineLength: request.maxMessageBytes, onLine: onStdout)
+        let stderr = PipeReader(fd: parentEnds[2], loop: loop, maxLineLength: request.maxLogLineBytes, onLine: onStderr)
         let child = ChildProcess(pid: pid, stdin: stdin, readers: [stdout, stderr], exit: exitStatus)
         stdout.start()
         stderr.start()

@@ -5,7 +5,7 @@ import Synchronization
 /// Reads one pipe (a child's stdout or stderr) on the I/O loop and hands out whole lines.
 ///
 /// `onLine` runs on the loop thread and must not block. At end of file (the child closed the
-/// pipe or exited) the final partial line is delivered, then `onEnd`, and the descriptor is closed.
+/// pipe or exited) the final partial line is delivered and the descriptor is closed.
 final class PipeReader: IOHandler {
     private struct State {
         var splitter: LineSplitter
@@ -17,16 +17,13 @@ final class PipeReader: IOHandler {
     private let loop: IOLoop
     private let state: Mutex<State>
     private let onLine: @Sendable (LineEvent) -> Void
-    private let onEnd: @Sendable () -> Void
 
     init(
-        fd: Int32, loop: IOLoop, maxLineLength: Int, onLine: @escaping @Sendable (LineEvent) -> Void,
-        onEnd: @escaping @Sendable () -> Void
+        fd: Int32, loop: IOLoop, maxLineLength: Int, onLine: @escaping @Sendable (LineEvent) -> Void
     ) {
         self.fd = fd
         self.loop = loop
         self.onLine = onLine
-        self.onEnd = onEnd
         state = Mutex(State(splitter: LineSplitter(maxLength: maxLineLength)))
         _ = omni_set_nonblocking_cloexec(fd)
     }
@@ -72,6 +69,5 @@ final class PipeReader: IOHandler {
         }
         guard let rest else { return }
         for line in rest { onLine(line) }
-        onEnd()
     }
 }

@@ -28,14 +28,3 @@ public enum RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
-
-extension Duration {
-    /// `250ms`, `2.5s`: for messages.
-    var formattedMilliseconds: String {
-        let ms = Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
-        return ms < 1000 ? "\(Int(ms.rounded()))ms" : "\((ms / 100).rounded() / 10)s"
-    }
-
-    /// Milliseconds as a Double, for latency figures.
-    public var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
-}

@@ -170,31 +170,3 @@ public actor Executor {
         }
     }
 }
-
-/// A token bucket in monotonic time: `take` answers how long to wait for a token (zero: taken).
-struct TokenBucket: Sendable, Hashable {
-    let rate: Double
-    let burst: Int
-    private var tokens: Double
-    private var last: Duration?
-
-    init(rate: Double, burst: Int) {
-        self.rate = rate
-        self.burst = burst
-        tokens = Double(burst)
-    }
-
-    mutating func take(at now: Duration) -> Duration {
-        if let last { tokens = min(Double(burst), tokens + (now - last).seconds * rate) }
-        last = now
-        if tokens >= 1 {
-            tokens -= 1
-            return .zero
-        }
-        return .milliseconds(Int64(((1 - tokens) / rate * 1000).rounded(.up)))
-    }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -1,3 +1,4 @@
+import Actual
 import Desired
 
 /// When a server whose process has ended may start again: DESIGN.md's backoff, crash-loop
@@ -104,8 +105,4 @@ public struct RestartGate: Sendable, Hashable {
     private func describe(_ exit: PastExit) -> String {
         exit.code.map { "exit \($0)" } ?? "a signal"
     }
-}
-
-extension Duration {
-    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
 }

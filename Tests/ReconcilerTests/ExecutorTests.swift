@@ -15,20 +15,30 @@ import Testing
     /// Collects executor events; waits for one without sleeping.
     actor Log {
         private(set) var events: [ReconcileEvent] = []
-        private var waiters: [(match: @Sendable (ReconcileEvent) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+        private var waiters: [(id: UUID, match: @Sendable (ReconcileEvent) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = []
 
         func add(_ event: ReconcileEvent) {
             events.append(event)
             let ready = waiters.filter { $0.match(event) }
             waiters.removeAll { $0.match(event) }
-            for waiter in ready { waiter.continuation.resume() }
+            for waiter in ready { waiter.continuation.resume(returning: true) }
         }
 
-        /// Waits (at most 30 s) for an event matching `match`, seen or to come.
+        /// Whether an event matching `match` is seen or arrives within 30 s.
         func wait(for match: @escaping @Sendable (ReconcileEvent) -> Bool) async -> Bool {
             if events.contains(where: match) { return true }
-            await withCheckedContinuation { continuation in waiters.append((match, continuation)) }
-            return true
+            let id = UUID()
+            let timer = Task {
+                try? await Task.sleep(for: .seconds(30))
+                self.expire(id)
+            }
+            defer { timer.cancel() }
+            return await withCheckedContinuation { continuation in waiters.append((id, match, continuation)) }
+        }
+
+        private func expire(_ id: UUID) {
+            for waiter in waiters where waiter.id == id { waiter.continuation.resume(returning: false) }
+            waiters.removeAll { $0.id == id }
         }
     }
 
