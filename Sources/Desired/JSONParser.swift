@@ -48,7 +48,12 @@ public struct JSONParser {
     }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
     private mutating func value() throws(JSONParseError) -> JSONValue {
@@ -66,11 +71,23 @@ public struct JSONParser {
     }
 
     private mutating func literal(_ word: StaticString, _ value: JSONValue) throws(JSONParseError) -> JSONValue {
-        let expected = word.withUTF8Buffer { Array($0) }
-        for byte in expected {
-            guard index < bytes.count, bytes[index] == byte else { throw error("expected \(word), got \(describeCurrent())") }
-            index += 1
+        let matched = word.withUTF8Buffer { expected in
+            guard bytes.count - index >= expected.count else { return false }
+            return expected.indices.allSatisfy { bytes[index + $0] == expected[$0] }
         }
+        guard matched else {
+            // The error points at the first byte that differs.
+            index = word.withUTF8Buffer { expected in
+                var at = index
+                for byte in expected {
+                    guard at < bytes.count, bytes[at] == byte else { break }
+                    at += 1
+                }
+                return at
+            }
+            throw error("expected \(word), got \(describeCurrent())")
+        }
+        index += word.utf8CodeUnitCount
         return value
     }
 
@@ -84,8 +101,10 @@ public struct JSONParser {
         index += 1
         var pairs: [(String, JSONValue)] = []
         // Keys compare as bytes: String equality is canonical equivalence, under which
-        // "\u00e9" and "e\u0301" are equal though a peer sent two different keys.
-        var seen = Set<[UInt8]>()
+        // "\u00e9" and "e\u0301" are equal though a peer sent two different keys. Small objects
+        // (nearly all of JSON-RPC) are checked by a scan; a set takes over past 8 keys, so a
+        // huge object stays linear.
+        var seen: Set<[UInt8]>?
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -99,7 +118,9 @@ public struct JSONParser {
             }
             let keyOffset = index
             let key = try string()
-            if !seen.insert(Array(key.utf8)).inserted { throw JSONParseError(offset: keyOffset, message: "duplicate key \"\(key)\"") }
+            if JSONParser.isDuplicate(key, in: pairs, seen: &seen) {
+                throw JSONParseError(offset: keyOffset, message: "duplicate key \"\(key)\"")
+            }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':', got \(describeCurrent())") }
             index += 1
@@ -116,6 +137,13 @@ public struct JSONParser {
             depth -= 1
             return .object(pairs)
         }
+    }
+
+    /// Whether `key` is already among `pairs`' keys; `seen` is the set of them once there are many.
+    private static func isDuplicate(_ key: String, in pairs: [(String, JSONValue)], seen: inout Set<[UInt8]>?) -> Bool {
+        if seen == nil, pairs.count >= 8 { seen = Set(pairs.map { Array($0.0.utf8) }) }
+        if seen != nil { return seen?.insert(Array(key.utf8)).inserted == false }
+        return pairs.contains { $0.0.utf8.elementsEqual(key.utf8) }
     }
 
     private mutating func array() throws(JSONParseError) -> JSONValue {
@@ -172,6 +200,12 @@ public struct JSONParser {
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             if digits(&self) == 0 { throw error("expected a digit in the exponent, got \(describeCurrent())") }
         }
+        if integral, intDigits <= 18 {
+            // At most 18 digits always fit an Int: no text, no overflow check.
+            var magnitude = 0
+            for byte in bytes[intStart..<index] { magnitude = magnitude * 10 + Int(byte - UInt8(ascii: "0")) }
+            return .int(bytes[start] == UInt8(ascii: "-") ? -magnitude : magnitude)
+        }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if integral, let exact = Int(text) { return .int(exact) }
         guard let double = Double(text), double.isFinite else {
@@ -182,6 +216,26 @@ public struct JSONParser {
 
     private mutating func string() throws(JSONParseError) -> String {
         index += 1
+        // Fast path: no escapes, so the bytes between the quotes are the string.
+        let start = index
+        var ascii = true
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 {
+            if bytes[index] >= 0x80 { ascii = false }
+            index += 1
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            // ASCII is valid UTF-8 as it stands; only other text needs validating.
+            if ascii {
+                index += 1
+                return String(decoding: bytes[start..<(index - 1)], as: UTF8.self)
+            }
+            guard let text = String(validating: bytes[start..<index], as: UTF8.self) else {
+                throw JSONParseError(offset: start, message: "invalid UTF-8 in a string")
+            }
+            index += 1
+            return text
+        }
+        index = start
         var scalars = String.UnicodeScalarView()
         var runStart = index
         while true {

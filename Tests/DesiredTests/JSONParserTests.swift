@@ -25,6 +25,8 @@ import Testing
         ("\"a\tb\"", "byte 2: control character 0x9 in a string (escape it)"),
         ("\"abc", "byte 4: unterminated string"),
         ("tru", "byte 3: expected true, got end of input"),
+        ("[nux]", "byte 3: expected null, got 'x'"),
+        (#"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"c":10}"#, "byte 55: duplicate key \"c\""),
         ("{} x", "byte 3: unexpected 'x' after the value"),
         ("1e999", "byte 0: number 1e999 is out of range"),
     ])
@@ -57,5 +59,33 @@ import Testing
     @Test func roundTripsThroughTheRenderer() throws {
         let value: JSONValue = .object([("k", .string("q\"\\\u{1}")), ("n", [1, .double(0.25)])])
         #expect(try JSONParser.parse(value.rendered()) == value)
+    }
+
+    /// Strings without escapes take a fast path; they must read exactly as the slow one does.
+    @Test func plainAndEscapedStringsReadTheSame() throws {
+        let plain = try JSONParser.parse(Array(#"["é😀", "ascii", ""]"#.utf8))
+        let escaped = try JSONParser.parse(#"["\u00e9\ud83d\ude00", "asc\u0069i", ""]"#)
+        #expect(plain == escaped)
+        // Canonically equivalent keys written as raw UTF-8 are still two keys.
+        #expect(try JSONParser.parse(Array("{\"\u{e9}\":1,\"e\u{301}\":2}".utf8)).objectValue?.count == 2)
+    }
+
+    @Test func integersAreExactUpToIntMax() throws {
+        #expect(try JSONParser.parse("-123456789012345678") == .int(-123_456_789_012_345_678))
+        #expect(try JSONParser.parse("1234567890123456789") == .int(1_234_567_890_123_456_789))
+        #expect(try JSONParser.parse("-9223372036854775808") == .int(Int.min))
+        #expect(try JSONParser.parse("-0") == .int(0))
+    }
+
+    @Test func rendersCompactAndPrettyExactly() {
+        let value: JSONValue = .object([("a", [1, .null]), ("b", .object([])), ("c", []), ("d", .string("é\u{7}\r\t/"))])
+        #expect(value.rendered() == #"{"a":[1,null],"b":{},"c":[],"d":"é\u0007\r\t/"}"#)
+        #expect(
+            value.rendered(pretty: true)
+                == "{\n  \"a\": [\n    1,\n    null\n  ],\n  \"b\": {},\n  \"c\": [],\n  \"d\": \"é\\u0007\\r\\t/\"\n}")
+        #expect(JSONValue.double(.nan).rendered() == "null")
+        #expect(JSONValue.double(2).rendered() == "2")
+        #expect(JSONValue.double(0.1).rendered() == "0.1")
+        #expect(value.renderedBytes() == Array(value.rendered().utf8))
     }
 }
