@@ -34,7 +34,15 @@ final class PipeReader: IOHandler {
     }
 
     func handle(events: UInt32) {
-        var chunk = [UInt8](repeating: 0, count: 65536)
+        // Uninitialised scratch space: zeroing 64 KiB on every wake-up cost more than the read.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: PipeReader.chunkSize) { chunk in
+            drain(into: chunk)
+        }
+    }
+
+    private static let chunkSize = 65536
+
+    private func drain(into chunk: UnsafeMutableBufferPointer<UInt8>) {
         // A bounded number of reads per wake-up keeps one chatty child from starving the others;
         // epoll is level-triggered, so what is left wakes the loop again.
         for _ in 0..<16 {
@@ -42,12 +50,15 @@ final class PipeReader: IOHandler {
             // another thread (and perhaps already reused by a new pipe) is never read.
             let (count, error, lines): (Int, Int32, [LineEvent]) = state.withLock { state in
                 guard !state.closed else { return (-1, EBADF, []) }
-                let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                let count = read(fd, chunk.baseAddress, chunk.count)
                 let error = errno
                 return (count, error, count > 0 ? state.splitter.feed(chunk[0..<count]) : [])
             }
             if count > 0 {
                 for line in lines { onLine(line) }
+                // A short read emptied the pipe: a second read would only say EAGAIN, and
+                // level-triggered epoll reports anything that arrives later (end of file too).
+                if count < chunk.count { return }
                 continue
             }
             if error == EBADF, state.withLock({ $0.closed }) { return }
@@ -58,16 +69,32 @@ final class PipeReader: IOHandler {
         }
     }
 
-    /// Stops reading and closes the descriptor (idempotent).
+    /// Stops reading and closes the descriptor (idempotent). What the child wrote and the loop
+    /// has not read yet is read first (`finalDrainBytes` at most): a server that prints why it
+    /// fails and exits at once must not lose those last lines to the clean-up after its exit.
     func finish() {
-        let rest: [LineEvent]? = state.withLock { state in
-            guard !state.closed else { return nil }
-            state.closed = true
-            loop.deregister(fd: fd, token: state.token)
-            close(fd)
-            return state.splitter.finish()
+        let rest: [LineEvent]? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: PipeReader.chunkSize) { chunk in
+            state.withLock { state in
+                guard !state.closed else { return nil }
+                var lines: [LineEvent] = []
+                var drained = 0
+                while drained < PipeReader.finalDrainBytes {
+                    let count = read(fd, chunk.baseAddress, chunk.count)
+                    guard count > 0 else { break }  // EAGAIN (a descendant keeps the pipe open), EOF or an error
+                    drained += count
+                    lines += state.splitter.feed(chunk[0..<count])
+                }
+                state.closed = true
+                loop.deregister(fd: fd, token: state.token)
+                close(fd)
+                return lines + state.splitter.finish()
+            }
         }
         guard let rest else { return }
         for line in rest { onLine(line) }
     }
+
+    /// One read: enough for a crash's last words, and it bounds how long a stop (on a task
+    /// thread) holds this reader's lock while a flooding child keeps the pipe full.
+    private static let finalDrainBytes = chunkSize
 }

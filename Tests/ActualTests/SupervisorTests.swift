@@ -18,8 +18,9 @@ import Testing
         #expect(identity.name == "mcp-demo")
         #expect(tools == 4)
         // Two distinct successful health checks, in the server's own era.
-        let passed = await fleet.log.count(atLeast: 2) { if case .probed(id, let record) = $0 { record.succeeded } else { false } }
+        let passed = await eventually { fleet.supervisor.probeTally.snapshot()["demo"].map { $0.latency.count >= 2 } ?? false }
         #expect(passed)
+        #expect(fleet.supervisor.probeTally.snapshot()["demo"]?.failures == 0)
         let snapshot = await fleet.supervisor.snapshot(withStats: true)
         let instance = try #require(snapshot.servers["demo"]?.instances.first)
         #expect(instance.phase == .ready)
@@ -214,7 +215,9 @@ import Testing
     /// The child sees the baseline and its own manifest's variables: nothing else.
     @Test func theChildEnvironmentIsExactlyBaselinePlusManifest() async throws {
         let fleet = try Fleet()
-        let spec = try fleet.spec("env", command: ["/bin/sh", "-c", "env | sort >&2; exec mcp-demo"], env: ["ONLY_MINE": "yes"])
+        // The absolute path: the child's PATH is only the baseline's, without the build directory.
+        let spec = try fleet.spec(
+            "env", command: ["/bin/sh", "-c", "env | sort >&2; exec \(Built.debug)/mcp-demo"], env: ["ONLY_MINE": "yes"])
         let (id, _) = await fleet.startReady(spec)
         // Events reach the log through a stream: wait for the last variable `env | sort` prints.
         _ = await fleet.log.first { if case .stderr(id, let line) = $0 { line.hasPrefix("PWD=") } else { false } }
@@ -272,7 +275,7 @@ import Testing
     @Test func aDescendantThatLeftTheGroupIsReaped() async throws {
         let fleet = try Fleet()
         // `$$$$`: the manifest's own escape for `$$`, the shell's pid.
-        let script = "(setsid sh -c 'echo escapee $$$$ >&2; exec sleep 0.3' &) ; exec mcp-demo"
+        let script = "(setsid sh -c 'echo escapee $$$$ >&2; exec sleep 0.3' &) ; exec \(Built.debug)/mcp-demo"
         let (id, _) = await fleet.startReady(try fleet.spec("demo", command: ["/bin/sh", "-c", script]))
         let line = await fleet.log.first { if case .stderr(id, let l) = $0 { l.hasPrefix("escapee") } else { false } }
         guard case .stderr(_, let text) = line, let pid = text.split(separator: " ").last.flatMap({ Int32($0) }) else {
