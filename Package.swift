@@ -36,6 +36,7 @@ let package = Package(
         ),
         .target(
             name: "HTTP",
+            dependencies: ["CSystem"],
             swiftSettings: strict
         ),
         .target(

@@ -10,8 +10,7 @@ public enum ActualEvent: Sendable, Hashable {
     case ready(InstanceID, ServerIdentity, toolCount: Int?, latency: Duration)
     /// No handshake within the startup timeout.
     case startFailed(InstanceID, reason: String)
-    /// One health check, whatever its outcome (for latency metrics).
-    case probed(InstanceID, ProbeRecord)
+    /// One health check failed (latency of every check is in `Supervisor.probeTally`).
     case probeFailed(InstanceID, reason: String, consecutive: Int)
     /// `failure_threshold` probes failed in a row.
     case unhealthy(InstanceID, reason: String)

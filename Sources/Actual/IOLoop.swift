@@ -52,8 +52,12 @@ final class IOLoop: Sendable {
         omni_ignore_sigpipe()
         _ = omni_epoll_set(epoll, childSignal, UInt32(EPOLLIN.rawValue), IOLoop.reaperToken, 0)
         _ = omni_install_sigchld_notifier(childSignal)
-        let thread = Thread { [self] in run() }
-        thread.name = "omni-io"
+        // The name is set from inside: Foundation's `Thread.name` does not reach the kernel on
+        // Linux, and `top -H` should show what each thread is.
+        let thread = Thread { [self] in
+            omni_name_thread("omni-io")
+            run()
+        }
         thread.start()
     }
 

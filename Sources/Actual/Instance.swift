@@ -20,8 +20,10 @@ final class Instance {
     var client: MCPClient?
     var identity: ServerIdentity?
     var toolCount: Int?
-    var lastProbe: ProbeRecord?
-    var tracker: HealthTracker
+    /// Health-check results, written by the prober (possibly on the I/O loop thread).
+    let probes: ProbeStatus
+    /// The `StdioProber` watch of a stdio process, once it is ready.
+    var proberKey: UInt64?
     /// Ending: a stop is under way, or the process exited and is being cleaned up.
     var stopping = false
     var task: Task<Void, Never>?
@@ -36,7 +38,7 @@ final class Instance {
         startedAt = now
         startedClock = clock
         since = now
-        tracker = HealthTracker(failureThreshold: spec.policies.health.failureThreshold)
+        probes = ProbeStatus(failureThreshold: spec.policies.health.failureThreshold)
     }
 
     func enter(_ phase: InstancePhase, reason: String?, clock: Duration) {
@@ -50,8 +52,8 @@ final class Instance {
     func snapshot(withStats: Bool) -> InstanceSnapshot {
         InstanceSnapshot(
             id: id, spec: spec, phase: phase, pid: child?.pid, processHash: spec.processHash, policyHash: spec.policyHash, since: since,
-            startedAt: startedAt, reason: reason, identity: identity, toolCount: toolCount, lastProbe: lastProbe,
-            consecutiveFailures: tracker.consecutiveFailures, protocolErrors: channel?.protocolErrors ?? 0,
+            startedAt: startedAt, reason: reason, identity: identity, toolCount: toolCount, lastProbe: probes.last,
+            consecutiveFailures: probes.consecutiveFailures, protocolErrors: channel?.protocolErrors ?? 0,
             stats: withStats ? child.flatMap { ProcessStats.read(pid: $0.pid) } : nil)
     }
 }

@@ -105,17 +105,27 @@ public struct MCPClient: Sendable {
     public func healthCheck(timeout: Duration) async throws(RPCError) {
         guard let identity else { throw .protocolViolation("health check before the handshake") }
         let errorsBefore = channel.protocolErrors
+        let check = MCPClient.healthCheck(for: identity)
+        let result = try await channel.call(check.method, params: check.params, timeout: timeout, cancellable: check.cancellable)
+        try MCPClient.judgeHealthCheck(result, identity: identity, newProtocolErrors: channel.protocolErrors - errorsBefore)
+    }
+
+    /// The request a health check sends in `identity`'s era. `server/discover` is not
+    /// cancellable (MCP.md: it is answered at once or not at all).
+    static func healthCheck(for identity: ServerIdentity) -> (method: String, params: JSONValue?, cancellable: Bool) {
         switch identity.era {
-        case .legacy: _ = try await channel.call("ping", params: nil, timeout: timeout, cancellable: true)
-        case .modern:
-            let result = try await channel.call(
-                "server/discover", params: MCPVersion.enveloped(nil, version: identity.protocolVersion), timeout: timeout,
-                cancellable: false)
-            guard MCPClient.modernIdentity(result) != nil else {
-                throw .protocolViolation("server/discover result no longer lists \(identity.protocolVersion)")
-            }
+        case .legacy: ("ping", nil, true)
+        case .modern: ("server/discover", MCPVersion.enveloped(nil, version: identity.protocolVersion), false)
         }
-        if channel.protocolErrors > errorsBefore {
+    }
+
+    /// Whether a health check's answer means healthy: a modern server must still list the
+    /// negotiated version, and the server must not have written invalid output meanwhile.
+    static func judgeHealthCheck(_ result: JSONValue, identity: ServerIdentity, newProtocolErrors: Int) throws(RPCError) {
+        if identity.era == .modern, MCPClient.modernIdentity(result) == nil {
+            throw .protocolViolation("server/discover result no longer lists \(identity.protocolVersion)")
+        }
+        if newProtocolErrors > 0 {
             throw .protocolViolation("the server wrote invalid output during the check")
         }
     }

@@ -1,3 +1,4 @@
+import CSystem
 import Foundation
 import Synchronization
 
@@ -14,13 +15,13 @@ final class SpawnThread: Sendable {
 
     private init() {
         let thread = Thread { [self] in
+            omni_name_thread("omni-spawn")
             while true {
                 signal.wait()
                 let job = jobs.withLock { $0.isEmpty ? nil : $0.removeFirst() }
                 job?()
             }
         }
-        thread.name = "omni-spawn"
         thread.start()
     }
 

@@ -8,9 +8,23 @@ import Synchronization
 /// `receive(_:)`, which never blocks: responses complete the waiting caller, everything else
 /// becomes a `SessionEvent`. Bad input is counted and reported, never fatal.
 public final class StdioSession: MCPChannel {
+    /// Where an answer goes: a task awaiting it, or a callback (for the prober, which must not
+    /// cost a task per request).
+    private enum Reply {
+        case waiter(OneShot<Result<JSONValue, RPCError>>)
+        case callback(@Sendable (Int, Result<JSONValue, RPCError>) -> Void)
+
+        func deliver(_ id: Int, _ outcome: Result<JSONValue, RPCError>) {
+            switch self {
+            case .waiter(let shot): shot.fulfil(outcome)
+            case .callback(let call): call(id, outcome)
+            }
+        }
+    }
+
     private struct Pending {
         var method: String
-        var reply: OneShot<Result<JSONValue, RPCError>>
+        var reply: Reply
     }
 
     private struct State {
@@ -39,18 +53,7 @@ public final class StdioSession: MCPChannel {
         _ method: String, params: JSONValue?, timeout: Duration, cancellable: Bool = true
     ) async throws(RPCError) -> JSONValue {
         let reply = OneShot<Result<JSONValue, RPCError>>()
-        let opened: Result<Int, RPCError> = state.withLock { state in
-            if let closed = state.closed { return .failure(.closed(closed)) }
-            state.nextID += 1
-            state.pending[state.nextID] = Pending(method: method, reply: reply)
-            return .success(state.nextID)
-        }
-        let id = try opened.get()
-        let line = RPCMessage.encodeRequest(id: .int(id), method: method, params: params).rendered() + "\n"
-        guard writer.write(Array(line.utf8)) else {
-            _ = state.withLock { $0.pending.removeValue(forKey: id) }
-            throw .unwritable("stdin is closed or its queue is full")
-        }
+        let id = try open(method, params: params, reply: .waiter(reply)).get()
         if let outcome = await reply.wait(timeout: timeout, clock: clock) { return try outcome.get() }
         // Timed out or cancelled. A response may have raced in; it wins if it did.
         let abandoned = state.withLock { state in
@@ -67,6 +70,47 @@ public final class StdioSession: MCPChannel {
         throw cancelled ? .cancelled(method: method) : .timedOut(method: method, after: timeout)
     }
 
+    /// Sends a request whose answer (or `.closed`: this call sets no timer) is handed to
+    /// `onReply` with the request id: on the loop thread for an answer, on the closing thread for
+    /// a close. Returns the request id, or why it could not be sent (then `onReply` is never
+    /// called). The caller times it out with `abandon(_:cancel:)`.
+    func send(
+        _ method: String, params: JSONValue?, onReply: @escaping @Sendable (Int, Result<JSONValue, RPCError>) -> Void
+    ) -> Result<Int, RPCError> {
+        open(method, params: params, reply: .callback(onReply))
+    }
+
+    /// Gives up on request `id` (timed out): a late answer is expected and ignored. With `cancel`,
+    /// the server is told (`notifications/cancelled`).
+    func abandon(_ id: Int, cancel: Bool) {
+        state.withLock { state in
+            if state.abandoned.count >= 1024 { state.abandoned.removeAll() }
+            if state.pending.removeValue(forKey: id) != nil { state.abandoned.insert(id) }
+        }
+        if cancel {
+            send(
+                RPCMessage.encodeNotification(
+                    method: "notifications/cancelled", params: .object([("requestId", .int(id)), ("reason", "timed out")])))
+        }
+    }
+
+    private func open(_ method: String, params: JSONValue?, reply: Reply) -> Result<Int, RPCError> {
+        let opened: Result<Int, RPCError> = state.withLock { state in
+            if let closed = state.closed { return .failure(.closed(closed)) }
+            state.nextID += 1
+            state.pending[state.nextID] = Pending(method: method, reply: reply)
+            return .success(state.nextID)
+        }
+        guard case .success(let id) = opened else { return opened }
+        var line = RPCMessage.encodeRequest(id: .int(id), method: method, params: params).renderedBytes()
+        line.append(0x0A)
+        guard writer.write(line) else {
+            _ = state.withLock { $0.pending.removeValue(forKey: id) }
+            return .failure(.unwritable("stdin is closed or its queue is full"))
+        }
+        return .success(id)
+    }
+
     @discardableResult
     public func notify(_ method: String, params: JSONValue?) async -> Bool {
         send(RPCMessage.encodeNotification(method: method, params: params))
@@ -77,9 +121,9 @@ public final class StdioSession: MCPChannel {
         let pending = state.withLock { state in
             if state.closed == nil { state.closed = reason }
             defer { state.pending = [:] }
-            return Array(state.pending.values)
+            return Array(state.pending)
         }
-        for request in pending { request.reply.fulfil(.failure(.closed(reason))) }
+        for (id, request) in pending { request.reply.deliver(id, .failure(.closed(reason))) }
     }
 
     /// One line (or an oversized-line report) from the server's stdout. Loop thread.
@@ -126,17 +170,17 @@ public final class StdioSession: MCPChannel {
     }
 
     private func complete(_ id: RPCID, _ outcome: Result<JSONValue, RPCError>) {
-        let (pending, late): (Pending?, Bool) = state.withLock { state in
+        let (pending, late): ((Int, Pending)?, Bool) = state.withLock { state in
             guard case .int(let number) = id else { return (nil, false) }
-            return (state.pending.removeValue(forKey: number), state.abandoned.remove(number) != nil)
+            return (state.pending.removeValue(forKey: number).map { (number, $0) }, state.abandoned.remove(number) != nil)
         }
         if late { return }
-        guard let pending else {
+        guard let (number, pending) = pending else {
             countProtocolError()
             onEvent(.unknownResponse(id))
             return
         }
-        pending.reply.fulfil(outcome)
+        pending.reply.deliver(number, outcome)
     }
 
     private func countProtocolError() {
@@ -145,7 +189,9 @@ public final class StdioSession: MCPChannel {
 
     @discardableResult
     private func send(_ message: JSONValue) -> Bool {
-        writer.write(Array((message.rendered() + "\n").utf8))
+        var line = message.renderedBytes()
+        line.append(0x0A)
+        return writer.write(line)
     }
 
     /// The first 200 bytes of a line, as text, for a log line.

@@ -17,6 +17,8 @@ public actor Supervisor {
     /// controller the executor, which re-publishes each event for the logs. Unbounded, so a
     /// consumer must keep reading; nothing is dropped.
     public nonisolated let events: AsyncStream<ActualEvent>
+    /// Health-check latency and failures per server, for metrics (read at scrape time).
+    public nonisolated let probeTally = ProbeTally()
     private let emitter: AsyncStream<ActualEvent>.Continuation
     private let options: SupervisorOptions
     private let clock: any MonotonicClock
@@ -142,6 +144,15 @@ public actor Supervisor {
         return state
     }
 
+    /// Forgets the history and probe series of every server in `names` that has no process left
+    /// (its manifest was removed), so `/status` and metrics stop showing it. A server with a
+    /// process is kept.
+    public func forget(_ names: Set<String>) {
+        let live = Set(instances.keys.map(\.name))
+        for name in names where !live.contains(name) { histories[name] = nil }
+        probeTally.retain(Set(histories.keys).union(live))
+    }
+
     /// The MCP client of a ready process (for the gateway and for tests), nil otherwise.
     public func client(for id: InstanceID) -> MCPClient? {
         guard let instance = instances[id], instance.phase == .ready || instance.phase == .unhealthy else { return nil }
@@ -153,8 +164,10 @@ public actor Supervisor {
         // Only policies and egress differ (the planner updates in place only when the process
         // hash is equal), so the whole spec can be taken.
         guard instances[id]?.spec.processHash == spec.processHash else { return }
-        instances[id]?.spec = spec
-        instances[id]?.tracker.failureThreshold = max(1, spec.policies.health.failureThreshold)
+        guard let instance = instances[id] else { return }
+        instance.spec = spec
+        instance.probes.setFailureThreshold(spec.policies.health.failureThreshold)
+        if let key = instance.proberKey { StdioProber.shared.update(key, health: spec.policies.health) }
     }
 
     // MARK: - One process's life
@@ -178,7 +191,7 @@ public actor Supervisor {
         }
         guard !instance.stopping else { return }
         await handshake(instance)
-        await probe(instance)
+        await watchHealth(instance)
     }
 
     private func launch(_ instance: Instance) async throws(LaunchError) {
@@ -268,8 +281,28 @@ public actor Supervisor {
         }
     }
 
-    /// Health probes every `health.interval` until the process is stopped or exits.
-    private func probe(_ instance: Instance) async {
+    /// Health checks every `health.interval` until the process is stopped or exits: on the I/O
+    /// loop for stdio servers (see `StdioProber` for why), in this task for HTTP ones. Only
+    /// failures and changes of verdict come back here.
+    private func watchHealth(_ instance: Instance) async {
+        guard !Task.isCancelled, let identity = instance.identity else { return }
+        guard let session = instance.session else {
+            await probeOverHTTP(instance)
+            return
+        }
+        let target = StdioProber.Target(
+            session: session, identity: identity, server: instance.id.name, status: instance.probes, tally: probeTally)
+        let (key, outcomes) = StdioProber.shared.watch(target, health: instance.spec.policies.health)
+        instance.proberKey = key
+        for await outcome in outcomes {
+            guard !Task.isCancelled else { break }
+            apply(outcome, to: instance)
+        }
+        StdioProber.shared.unwatch(key)
+    }
+
+    /// The health checks of a `transport: http` server: each one is a URLSession request anyway.
+    private func probeOverHTTP(_ instance: Instance) async {
         while !Task.isCancelled {
             let health = instance.spec.policies.health
             do {
@@ -287,21 +320,25 @@ public actor Supervisor {
             }
             guard !Task.isCancelled else { return }
             let record = ProbeRecord(at: Date(), succeeded: failure == nil, latency: clock.now - start, error: failure)
-            instance.lastProbe = record
-            emitter.yield(.probed(instance.id, record))
-            switch instance.tracker.record(success: failure == nil) {
-            case .becameUnhealthy:
-                let reason = "\(instance.tracker.consecutiveFailures) health checks failed in a row: \(failure ?? "")"
-                instance.enter(.unhealthy, reason: reason, clock: clock.now)
-                emitter.yield(.unhealthy(instance.id, reason: reason))
-            case .recovered:
-                instance.enter(.ready, reason: nil, clock: clock.now)
-                emitter.yield(.recovered(instance.id))
-            case .none:
-                if let failure {
-                    emitter.yield(.probeFailed(instance.id, reason: failure, consecutive: instance.tracker.consecutiveFailures))
-                }
+            if let outcome = instance.probes.conclude(record, server: instance.id.name, tally: probeTally) {
+                apply(outcome, to: instance)
             }
+        }
+    }
+
+    private func apply(_ outcome: ProbeOutcome, to instance: Instance) {
+        guard !instance.stopping else { return }
+        let failure = outcome.record.error ?? ""
+        switch outcome.transition {
+        case .becameUnhealthy:
+            let reason = "\(outcome.consecutiveFailures) health checks failed in a row: \(failure)"
+            instance.enter(.unhealthy, reason: reason, clock: clock.now)
+            emitter.yield(.unhealthy(instance.id, reason: reason))
+        case .recovered:
+            instance.enter(.ready, reason: nil, clock: clock.now)
+            emitter.yield(.recovered(instance.id))
+        case .none:
+            emitter.yield(.probeFailed(instance.id, reason: failure, consecutive: outcome.consecutiveFailures))
         }
     }
 
@@ -335,6 +372,7 @@ public actor Supervisor {
         history.exits += 1
         histories[instance.id.name] = history
         instances[instance.id] = nil
+        if let key = instance.proberKey { StdioProber.shared.unwatch(key) }
         instance.ended.fulfil(record)
         return record
     }

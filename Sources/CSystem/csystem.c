@@ -249,3 +249,20 @@ pid_t omni_peek_exited_child(void) {
     if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return 0;
     return info.si_pid;
 }
+
+int omni_timerfd_create(void) {
+    return timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+}
+
+int omni_timerfd_arm_after(int fd, long long nanoseconds) {
+    if (nanoseconds < 1) nanoseconds = 1;
+    struct itimerspec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.it_value.tv_sec = (time_t)(nanoseconds / 1000000000LL);
+    spec.it_value.tv_nsec = (long)(nanoseconds % 1000000000LL);
+    return timerfd_settime(fd, 0, &spec, NULL);
+}
+
+void omni_name_thread(const char *name) {
+    prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}

@@ -47,8 +47,6 @@ struct EventReporter: Sendable {
                 fields: [("tools", tools.map { .int($0) } ?? .null), ("server_info", .string(identity.name ?? ""))])
         case .startFailed(let id, let reason):
             logger.log(.error, "start_failed", reason, server: id.name)
-        case .probed(let id, let record):
-            metrics.probe(id.name, record)
         case .probeFailed(let id, let reason, let consecutive):
             logger.log(.warning, "probe_failed", reason, server: id.name, fields: [("consecutive", .int(consecutive))])
         case .unhealthy(let id, let reason):

@@ -37,8 +37,10 @@ final class FileWatcher: Sendable {
         guard fd >= 0 else { return false }
         let watches = WatchSet(fd: fd, root: root)
         watches.refresh()
-        let thread = Thread { [self] in readLoop(watches) }
-        thread.name = "omni-watch"
+        let thread = Thread { [self] in
+            omni_name_thread("omni-watch")
+            readLoop(watches)
+        }
         thread.start()
         return true
     }

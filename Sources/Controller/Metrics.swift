@@ -4,24 +4,8 @@ import Synchronization
 
 /// The controller's Prometheus metrics, rendered in text format 0.0.4.
 final class Metrics: Sendable {
-    /// A cumulative histogram with fixed buckets (seconds).
-    struct Histogram: Sendable {
-        static let buckets: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-        var counts = [Int](repeating: 0, count: buckets.count)
-        var count = 0
-        var sum = 0.0
-
-        mutating func observe(_ seconds: Double) {
-            for (index, bound) in Histogram.buckets.enumerated() where seconds <= bound { counts[index] += 1 }
-            count += 1
-            sum += seconds
-        }
-    }
-
     private struct State {
-        var probes: [String: Histogram] = [:]
-        var probeFailures: [String: Int] = [:]
-        var reconcile = Histogram()
+        var reconcile = LatencyHistogram()
         var reloadSuccessful = true
         var lastSuccess = Date().timeIntervalSince1970
         var reloads = 0
@@ -30,13 +14,6 @@ final class Metrics: Sendable {
 
     private let state = Mutex(State())
     let started = Date()
-
-    func probe(_ server: String, _ record: ProbeRecord) {
-        state.withLock { state in
-            state.probes[server, default: Histogram()].observe(record.latency.milliseconds / 1000)
-            if !record.succeeded { state.probeFailures[server, default: 0] += 1 }
-        }
-    }
 
     func reconciled(_ duration: Duration) {
         state.withLock { $0.reconcile.observe(duration.milliseconds / 1000) }
@@ -54,8 +31,9 @@ final class Metrics: Sendable {
         }
     }
 
-    /// The exposition: process, per-server and controller series.
-    func render(actual: ActualState, desired: Set<String>) -> String {
+    /// The exposition: process, per-server and controller series. Per-server series cover the
+    /// desired servers and those the supervisor still knows (`Supervisor.forget` drops the rest).
+    func render(actual: ActualState, desired: Set<String>, probes: [String: ProbeTally.Server]) -> String {
         let snapshot = state.withLock { $0 }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
@@ -98,12 +76,12 @@ final class Metrics: Sendable {
             }
         }
         family("omni_probe_failures_total", "counter", "Health checks that failed.")
-        for (name, count) in snapshot.probeFailures.sorted(by: { $0.key < $1.key }) {
-            sample("omni_probe_failures_total", [("server", name)], Double(count))
+        for (name, server) in probes.sorted(by: { $0.key < $1.key }) {
+            sample("omni_probe_failures_total", [("server", name)], Double(server.failures))
         }
         family("omni_probe_duration_seconds", "histogram", "Health check round-trip time.")
-        for (name, histogram) in snapshot.probes.sorted(by: { $0.key < $1.key }) {
-            render(histogram, "omni_probe_duration_seconds", [("server", name)], sample)
+        for (name, server) in probes.sorted(by: { $0.key < $1.key }) {
+            render(server.latency, "omni_probe_duration_seconds", [("server", name)], sample)
         }
         family("omni_reconcile_duration_seconds", "histogram", "Time to plan and start one reconcile pass.")
         render(snapshot.reconcile, "omni_reconcile_duration_seconds", [], sample)
@@ -121,9 +99,9 @@ final class Metrics: Sendable {
     }
 
     private func render(
-        _ histogram: Histogram, _ name: String, _ labels: [(String, String)], _ sample: (String, [(String, String)], Double) -> Void
+        _ histogram: LatencyHistogram, _ name: String, _ labels: [(String, String)], _ sample: (String, [(String, String)], Double) -> Void
     ) {
-        for (index, bound) in Histogram.buckets.enumerated() {
+        for (index, bound) in LatencyHistogram.buckets.enumerated() {
             sample(name + "_bucket", labels + [("le", Metrics.number(bound))], Double(histogram.counts[index]))
         }
         sample(name + "_bucket", labels + [("le", "+Inf")], Double(histogram.count))

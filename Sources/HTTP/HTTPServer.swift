@@ -1,3 +1,4 @@
+import CSystem
 import Dispatch
 import Foundation
 import Glibc
@@ -45,8 +46,10 @@ public final class HTTPServer: Sendable {
 
     /// Starts accepting on a dedicated thread.
     public func start() {
-        let thread = Thread { [self] in acceptLoop() }
-        thread.name = "omni-http-accept"
+        let thread = Thread { [self] in
+            omni_name_thread("omni-http")
+            acceptLoop()
+        }
         thread.start()
     }
 
@@ -102,6 +105,7 @@ public final class HTTPServer: Sendable {
             // A thread of its own, not a GCD worker: the connection blocks in recv(2), and GCD
             // adds workers beyond its pool only about once a second when all are blocked.
             Thread.detachNewThread { [self] in
+                omni_name_thread("omni-http-conn")
                 HTTPConnection(fd: fd, limits: limits, handler: handler) { busy in
                     self.state.withLock { state in
                         state.connections[fd] = busy

@@ -132,6 +132,12 @@ public actor Executor {
             emitter.yield(.hold(server: name, plan.holds[name]))
         }
         holds = plan.holds
+        // Servers whose manifest is gone and whose last process has ended: their history and
+        // metrics go too (a server only disabled or skipped keeps its history for `/status`).
+        let gone = actual.servers.filter { name, server in
+            server.instances.isEmpty && desired.servers[name] == nil && desired.skipped[name] == nil && !inFlight.contains(name)
+        }
+        if !gone.isEmpty { await supervisor.forget(Set(gone.keys)) }
         emitter.yield(.reconciled(duration: clock.now - started, actions: begun, generation: generation))
         return plan.nextWake
     }
@@ -157,7 +163,7 @@ public actor Executor {
     static func changesThePlan(_ event: ActualEvent) -> Bool {
         switch event {
         case .ready, .startFailed, .unhealthy, .recovered, .exited, .stopped, .spawnFailed, .spawned: true
-        case .probed, .probeFailed, .draining, .stderr, .stderrSuppressed, .session, .orphanReaped, .leftoverStopped: false
+        case .probeFailed, .draining, .stderr, .stderrSuppressed, .session, .orphanReaped, .leftoverStopped: false
         }
     }
 

@@ -167,6 +167,18 @@ final class Fleet: Sendable {
 }
 
 /// Whether a process with this pid exists (zombies included).
+/// Whether `condition` holds within `timeout`, checked every 20 ms: for state that has no event
+/// (the probe tally is a counter read at scrape time).
+func eventually(timeout: Duration = .seconds(20), _ condition: @Sendable () async -> Bool) async -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return await condition()
+}
+
 func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
 
 /// The pids of this process's children, from /proc.

@@ -141,7 +141,7 @@ import Testing
         #expect(Metrics.escape("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
         #expect(Metrics.number(3) == "3")
         #expect(Metrics.number(0.25) == "0.25")
-        var histogram = Metrics.Histogram()
+        var histogram = LatencyHistogram()
         histogram.observe(0.003)
         histogram.observe(2)
         #expect(histogram.count == 2)

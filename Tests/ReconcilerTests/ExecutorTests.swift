@@ -42,7 +42,7 @@ import Testing
         }
     }
 
-    private func start() -> (Executor, Log, Task<Void, Never>) {
+    private func start() -> (Executor, Log, Task<Void, Never>, Supervisor) {
         let root = NSTemporaryDirectory()
         let supervisor = Supervisor(
             options: SupervisorOptions(
@@ -56,7 +56,7 @@ import Testing
                 group.addTask { for await event in executor.events { await log.add(event) } }
             }
         }
-        return (executor, log, loop)
+        return (executor, log, loop, supervisor)
     }
 
     private static func ready(_ name: String) -> @Sendable (ReconcileEvent) -> Bool {
@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func enableEditDisable() async throws {
-        let (executor, log, loop) = start()
+        let (executor, log, loop, supervisor) = start()
         await executor.apply(World.desired(["demo": Self.fast], enabled: ["demo"]))
         #expect(await log.wait(for: Self.ready("demo")))
 
@@ -88,6 +88,13 @@ import Testing
                 if case .applying(let action) = event, case .stop = action.kind { return action.reason == "disabled" }
                 return false
             })
+        #expect(await log.wait { if case .actual(.stopped(let record, _)) = $0 { record.instance.number == 2 } else { false } })
+        // Disabled, the server keeps its history; removed, it is forgotten once nothing runs.
+        #expect(await supervisor.snapshot().servers["demo"] != nil)
+        await executor.apply(World.desired([:], enabled: []))
+        let generation = await executor.currentGeneration
+        #expect(await log.wait { if case .reconciled(_, _, generation) = $0 { true } else { false } })
+        #expect(await supervisor.snapshot().servers["demo"] == nil)
         await executor.shutdown(reason: "test")
         loop.cancel()
     }
@@ -95,7 +102,7 @@ import Testing
     /// A server that keeps exiting is restarted with backoff, then quarantined; after the
     /// cool-down it gets one half-open start.
     @Test func aCrashLoopReachesQuarantineAndRetriesAfterTheCoolDown() async throws {
-        let (executor, log, loop) = start()
+        let (executor, log, loop, _) = start()
         let crashing =
             Self.fast + "env: { MCP_DEMO_FLAGS: \"--exit-after-ms 100\" }\n"
             + "restart: { backoff: [50ms], budget: 2/30s, quarantine: 1s, reset_after: 5s }\n"

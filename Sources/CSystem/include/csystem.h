@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/timerfd.h>
 #include <sys/types.h>
 
 /// Which step of starting a child failed; reported with its errno through the exec pipe.
@@ -79,6 +80,17 @@ int omni_epoll_set(int epfd, int fd, unsigned int events, unsigned long long tok
 
 /// epoll_wait into parallel arrays of tokens and event masks. Returns the count, or -1 (errno).
 int omni_epoll_wait(int epfd, unsigned long long *tokens, unsigned int *events, int max, int timeout_ms);
+
+/// timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC): the same clock as Swift's
+/// `ContinuousClock`, so deadlines computed in Swift and armed here agree.
+int omni_timerfd_create(void);
+
+/// Arms `fd` to fire once, `nanoseconds` from now (at least 1 ns: 0 would disarm it).
+int omni_timerfd_arm_after(int fd, long long nanoseconds);
+
+/// Names the calling thread (prctl(PR_SET_NAME), at most 15 bytes) for `top -H` and /proc.
+/// Foundation's `Thread.name` does not reach the kernel on Linux.
+void omni_name_thread(const char *name);
 
 /// Sets O_NONBLOCK and FD_CLOEXEC on `fd`.
 int omni_set_nonblocking_cloexec(int fd);

@@ -1,0 +1,117 @@
+import Testing
+
+@testable import Actual
+
+/// The timing rules of health checks, with time as plain numbers (a fake clock).
+@Suite struct ProbeScheduleTests {
+    typealias Schedule = ProbeSchedule<String>
+    let every10s = Schedule.Timing(interval: .seconds(10), timeout: .seconds(2))
+
+    func at(_ seconds: Double) -> Duration { .milliseconds(Int(seconds * 1000)) }
+
+    @Test func theFirstProbeIsDueOneIntervalAfterTheHandshake() {
+        var schedule = Schedule()
+        schedule.add("a", timing: every10s, now: at(0))
+        #expect(schedule.nextDeadline() == at(10))
+        #expect(schedule.due(now: at(9.999)).isEmpty)
+        #expect(schedule.due(now: at(10)) == [.probe("a")])
+        // Handed out once: not due again until reported.
+        #expect(schedule.due(now: at(11)).isEmpty)
+        #expect(schedule.nextDeadline() == nil)
+    }
+
+    @Test func theNextProbeIsDueOneIntervalAfterTheLastOneCompleted() {
+        var schedule = Schedule()
+        schedule.add("a", timing: every10s, now: at(0))
+        _ = schedule.due(now: at(10))
+        schedule.sent("a", request: 7, now: at(10))
+        #expect(schedule.nextDeadline() == at(12))
+        #expect(schedule.completed("a", request: 7, now: at(10.5)) == at(0.5))
+        #expect(schedule.nextDeadline() == at(20.5))
+        #expect(schedule.due(now: at(20.5)) == [.probe("a")])
+    }
+
+    @Test func aProbeWithoutAnAnswerTimesOutAndALateAnswerIsNotCounted() {
+        var schedule = Schedule()
+        schedule.add("a", timing: every10s, now: at(0))
+        _ = schedule.due(now: at(10))
+        schedule.sent("a", request: 1, now: at(10))
+        #expect(schedule.due(now: at(11.9)).isEmpty)
+        #expect(schedule.due(now: at(12)) == [.timeout("a", request: 1)])
+        #expect(schedule.completed("a", request: 1, now: at(12)) == at(2))
+        // The answer to request 1 arrives after the timeout: not the probe in flight.
+        #expect(schedule.completed("a", request: 1, now: at(12.5)) == nil)
+        #expect(schedule.nextDeadline() == at(22))
+        // A wrong request id never completes the probe in flight.
+        _ = schedule.due(now: at(22))
+        schedule.sent("a", request: 2, now: at(22))
+        #expect(schedule.completed("a", request: 1, now: at(22.1)) == nil)
+        #expect(schedule.completed("a", request: 2, now: at(22.2)) == at(0.2))
+    }
+
+    @Test func aProbeThatCouldNotBeSentIsTriedAgainAnIntervalLater() {
+        var schedule = Schedule()
+        schedule.add("a", timing: every10s, now: at(0))
+        _ = schedule.due(now: at(10))
+        schedule.skipped("a", now: at(10))
+        #expect(schedule.nextDeadline() == at(20))
+    }
+
+    @Test func probesDueWithinTheSlackShareOneWakeUpInDeadlineOrder() {
+        var schedule = Schedule()
+        schedule.add("late", timing: every10s, now: at(0.004))
+        schedule.add("early", timing: every10s, now: at(0))
+        schedule.add("far", timing: every10s, now: at(3))
+        #expect(schedule.due(now: at(10), slack: .milliseconds(5)) == [.probe("early"), .probe("late")])
+        #expect(schedule.nextDeadline() == at(13))
+    }
+
+    @Test func removedAndUpdatedEntriesLeaveNoStaleDeadlines() {
+        var schedule = Schedule()
+        schedule.add("a", timing: every10s, now: at(0))
+        schedule.add("b", timing: every10s, now: at(1))
+        schedule.remove("a")
+        #expect(schedule.nextDeadline() == at(11))
+        #expect(!schedule.contains("a") && schedule.count == 1)
+        // A shorter interval applies at once to the waiting probe.
+        schedule.update("b", timing: Schedule.Timing(interval: .seconds(2), timeout: .seconds(1)))
+        #expect(schedule.nextDeadline() == at(3))
+        #expect(schedule.due(now: at(20)) == [.probe("b")])
+        // Removed and added again: the old deadline does not come back.
+        schedule.remove("b")
+        schedule.add("b", timing: every10s, now: at(20))
+        #expect(schedule.due(now: at(29)).isEmpty)
+        #expect(schedule.due(now: at(30)) == [.probe("b")])
+        // Reports about unknown keys change nothing.
+        schedule.sent("zzz", request: 1, now: at(30))
+        schedule.skipped("zzz", now: at(30))
+        #expect(schedule.completed("zzz", request: 1, now: at(30)) == nil)
+    }
+
+    @Test func manyUpdatesKeepTheHeapBounded() {
+        var schedule = Schedule()
+        for index in 0..<10 { schedule.add("s\(index)", timing: every10s, now: at(0)) }
+        for round in 1...1000 {
+            let interval = Duration.seconds(100 + round)
+            schedule.update("s\(round % 10)", timing: Schedule.Timing(interval: interval, timeout: .seconds(1)))
+        }
+        // Every entry is still due exactly once, at its own latest deadline.
+        let due = schedule.due(now: at(2000))
+        #expect(due.count == 10)
+        #expect(Set(due) == Set((0..<10).map { Schedule.Due.probe("s\($0)") }))
+    }
+
+    @Test func aHeapOfManyEntriesHandsThemOutInDeadlineOrder() {
+        var schedule = Schedule()
+        // Deterministic shuffle of 200 start times.
+        let starts = (0..<200).map { ($0 * 7919) % 200 }
+        for start in starts { schedule.add("s\(start)", timing: every10s, now: .milliseconds(start)) }
+        var order: [String] = []
+        var now = Duration.seconds(10)
+        while order.count < 200, now < .seconds(11) {
+            for case .probe(let key) in schedule.due(now: now) { order.append(key) }
+            now += .milliseconds(1)
+        }
+        #expect(order == (0..<200).map { "s\($0)" })
+    }
+}
