@@ -102,6 +102,11 @@ public struct ServerSnapshot: Sendable, Hashable {
     public var history: [ExitRecord]
     /// Every exit and spawn failure since the controller started.
     public var exits: Int
+    /// Every process started since the controller started (`starts` keeps only the last 32).
+    public var startCount = 0
+    /// Starts that followed an exit nobody asked for (a crash, a failed spawn): restarts in the
+    /// Kubernetes sense. Replacements and re-enables are not restarts.
+    public var restarts = 0
 
     public var lastExit: ExitRecord? { history.last }
 }

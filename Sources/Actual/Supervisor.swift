@@ -34,6 +34,8 @@ public actor Supervisor {
         var starts: [Date] = []
         var recent: [ExitRecord] = []
         var exits = 0
+        var startCount = 0
+        var restarts = 0
     }
 
     public init(options: SupervisorOptions, clock: any MonotonicClock = SystemClock()) {
@@ -84,6 +86,8 @@ public actor Supervisor {
             return id
         }
         histories[spec.name, default: History()].starts.append(instance.startedAt)
+        histories[spec.name]?.startCount += 1
+        if let last = histories[spec.name]?.recent.last, !last.requested { histories[spec.name]?.restarts += 1 }
         if let count = histories[spec.name]?.starts.count, count > 32 { histories[spec.name]?.starts.removeFirst(count - 32) }
         instance.task = Task { await self.run(id) }
         return id
@@ -136,7 +140,9 @@ public actor Supervisor {
         var state = ActualState()
         for (name, history) in histories {
             state.servers[name] = ServerSnapshot(
-                name: name, instances: [], starts: history.starts, history: history.recent, exits: history.exits)
+                name: name, instances: [], starts: history.starts, history: history.recent, exits: history.exits,
+                startCount: history.startCount,
+                restarts: history.restarts)
         }
         for instance in instances.values.sorted(by: { $0.id < $1.id }) {
             state.servers[instance.id.name]?.instances.append(instance.snapshot(withStats: withStats))

@@ -56,48 +56,71 @@ final class FileWatcher: Sendable {
         }
     }
 
+    /// One inotify event as the kernel reports it.
+    struct Event: Sendable, Hashable {
+        var wd: Int32
+        var mask: UInt32
+        var name: String
+    }
+
+    /// Decodes the `struct inotify_event` records in `bytes` (what one read(2) returned).
+    static func events(in bytes: ArraySlice<UInt8>) -> [Event] {
+        var events: [Event] = []
+        var offset = bytes.startIndex
+        while offset + 16 <= bytes.endIndex {
+            func word(_ at: Int) -> UInt32 {
+                (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + at + $1]) << (8 * UInt32($1)) }
+            }
+            let length = Int(word(12))
+            let nameBytes = bytes[(offset + 16)..<min(offset + 16 + length, bytes.endIndex)].prefix { $0 != 0 }
+            events.append(Event(wd: Int32(bitPattern: word(0)), mask: word(4), name: String(decoding: nameBytes, as: UTF8.self)))
+            offset += 16 + length
+        }
+        return events
+    }
+
+    /// What one batch of events asks for: a rescan (events were lost, or a watched directory
+    /// went), a changed file, or nothing (only irrelevant names). Pure, so every mask is tested.
+    ///
+    /// A file is `complete` when its *last* event in the batch says it is whole: closed after
+    /// writing or renamed into place. A write still in progress must not be read yet, and a
+    /// deletion or rename-away may be the first half of a save (vim's rename, git's unlink then
+    /// create): both wait for the quiet period, so a file is never read as deleted mid-save.
+    static func interpret(_ events: [Event], directoryOf: (Int32) -> String?) -> Change? {
+        var rescan: String?
+        var last: [String: UInt32] = [:]
+        var order: [String] = []
+        for event in events {
+            if event.mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                rescan = "the inotify queue overflowed"
+                continue
+            }
+            if event.mask & UInt32(IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
+                rescan = "a watched directory was moved or deleted"
+                continue
+            }
+            let directory = directoryOf(event.wd) ?? ""
+            guard isRelevant(event.name, directory: directory) else { continue }
+            if directory.isEmpty, event.name == "servers" || event.name == "config" { rescan = "\(event.name)/ appeared or went" }
+            let path = directory.isEmpty ? event.name : directory + "/" + event.name
+            if last[path] == nil { order.append(path) }
+            last[path] = event.mask
+        }
+        if let rescan { return .rescan(rescan) }
+        guard let changed = order.last else { return nil }
+        let complete = last.values.allSatisfy { $0 & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 }
+        return .file(changed, complete: complete)
+    }
+
     private func readLoop(_ watches: WatchSet) {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { return }
-            var offset = 0
-            var rescan: String?
-            var changed: String?
-            var complete = true
-            while offset + 16 <= count {
-                let wd = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Int32.self) }
-                let mask = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) }
-                let length = Int(buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self) })
-                let nameBytes = buffer[(offset + 16)..<min(offset + 16 + length, count)].prefix { $0 != 0 }
-                let name = String(decoding: nameBytes, as: UTF8.self)
-                offset += 16 + length
-                if mask & UInt32(IN_Q_OVERFLOW) != 0 {
-                    rescan = "the inotify queue overflowed"
-                    continue
-                }
-                if mask & UInt32(IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
-                    rescan = "a watched directory was moved or deleted"
-                    continue
-                }
-                let directory = watches.directory(of: wd) ?? ""
-                if FileWatcher.isRelevant(name, directory: directory) {
-                    changed = directory.isEmpty ? name : directory + "/" + name
-                    // Only a file closed after writing or renamed into place is known to be whole.
-                    // A write in progress must not be read yet, and a deletion or rename-away may
-                    // be the first half of a save (vim's rename, git's unlink-then-create): both
-                    // wait for the quiet period, so a file is never read as deleted mid-save.
-                    if mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) == 0 { complete = false }
-                    if directory.isEmpty, name == "servers" || name == "config" { rescan = "\(name)/ appeared or went" }
-                }
-            }
-            if let rescan {
-                watches.refresh()
-                emit.yield(.rescan(rescan))
-            } else if let changed {
-                emit.yield(.file(changed, complete: complete))
-            }
+            let change = FileWatcher.interpret(FileWatcher.events(in: buffer[0..<count]), directoryOf: watches.directory(of:))
+            if case .rescan = change { watches.refresh() }
+            if let change { emit.yield(change) }
         }
     }
 }

@@ -66,7 +66,9 @@ final class Metrics: Sendable {
             for phase in phases { sample("omni_server_phase", [("server", name), ("phase", phase.rawValue)], phase == current ? 1 : 0) }
         }
         family("omni_server_starts_total", "counter", "Processes started for the server.")
-        for name in names { sample("omni_server_starts_total", [("server", name)], Double(actual.servers[name]?.starts.count ?? 0)) }
+        for name in names { sample("omni_server_starts_total", [("server", name)], Double(actual.servers[name]?.startCount ?? 0)) }
+        family("omni_server_restarts_total", "counter", "Processes started after an exit nobody asked for (crash or failed spawn).")
+        for name in names { sample("omni_server_restarts_total", [("server", name)], Double(actual.servers[name]?.restarts ?? 0)) }
         family("omni_server_exits_total", "counter", "Processes of the server that ended (exits, stops and spawn failures).")
         for name in names { sample("omni_server_exits_total", [("server", name)], Double(actual.servers[name]?.exits ?? 0)) }
         family("omni_server_tools", "gauge", "Tools the server's newest ready process lists.")

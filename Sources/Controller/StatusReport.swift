@@ -55,7 +55,8 @@ enum StatusReport {
                 pairs.append(("hold", .object(holdPairs)))
             }
             pairs.append(("instances", .array(instances.map { self.instance($0, published) })))
-            pairs.append(("starts", .int(server?.starts.count ?? 0)))
+            pairs.append(("starts", .int(server?.startCount ?? 0)))
+            pairs.append(("restarts", .int(server?.restarts ?? 0)))
             pairs.append(("exits", .int(server?.exits ?? 0)))
             if let exit = server?.lastExit { pairs.append(("last_exit", self.exit(exit))) }
             return .object(pairs)

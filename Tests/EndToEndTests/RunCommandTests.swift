@@ -222,6 +222,8 @@ import Testing
                 != nil)
         #expect(try controller.get("/readyz").0 == 503)
         #expect(try controller.get("/status").1.contains("quarantined"))
+        // Three exits, two of them followed by a restart (the third tripped the budget).
+        #expect(try controller.get("/metrics").1.contains("omni_server_restarts_total{server=\"demo\"} 2\n"))
         try FileManager.default.removeItem(atPath: scratch.root + "/crash")
         #expect(controller.waitForLog { ($0["msg"] as? String ?? "").contains("half-open start after quarantine") } != nil)
         _ = try controller.waitForStatus("/readyz", 200)
