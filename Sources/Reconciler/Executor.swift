@@ -27,6 +27,9 @@ public actor Executor {
     private var generation = 0
     private var lastLoad = 0
     private var inFlight: Set<String> = []
+    /// Servers whose `replace` is in flight (perhaps still waiting for a spawn token): the
+    /// planner counts them against the rollout limit before their new process exists.
+    private var replacing: Set<String> = []
     private var holds: [String: Hold] = [:]
     private var wake: AsyncStream<Void>.Continuation?
     private var stopped = false
@@ -120,10 +123,11 @@ public actor Executor {
         guard let desired, !stopped else { return nil }
         let started = clock.now
         let actual = await supervisor.snapshot()
-        let plan = Planner.plan(desired: desired, actual: actual, now: clock.now, rollout: rollout)
+        let plan = Planner.plan(desired: desired, actual: actual, now: clock.now, rollout: rollout, replacing: replacing)
         var begun = 0
         for action in plan.actions where !inFlight.contains(action.server) {
             inFlight.insert(action.server)
+            if case .replace = action.kind { replacing.insert(action.server) }
             begun += 1
             emitter.yield(.applying(action))
             Task { await self.perform(action) }
@@ -154,6 +158,7 @@ public actor Executor {
             await supervisor.stop(id, reason: action.reason, isFailure: isFailure)
         }
         inFlight.remove(action.server)
+        replacing.remove(action.server)
         wake?.yield()
     }
 

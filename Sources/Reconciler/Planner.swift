@@ -40,15 +40,22 @@ public enum Planner {
     /// Processes already `draining` are being stopped and are left alone. The same inputs
     /// always give the same plan; applying a plan and planning again gives an empty plan (once
     /// the actions took effect); no action names a server that is neither desired nor running.
-    public static func plan(desired: DesiredState, actual: ActualState, now: Duration, rollout: RolloutPolicy = RolloutPolicy())
-        -> Plan
-    {
+    ///
+    /// `replacing` names servers whose `replace` was issued but whose new process is not in
+    /// `actual` yet (the executor is waiting for a spawn token): they count against the
+    /// rollout limit too, so a plan made meanwhile cannot overshoot it.
+    public static func plan(
+        desired: DesiredState, actual: ActualState, now: Duration, rollout: RolloutPolicy = RolloutPolicy(),
+        replacing issued: Set<String> = []
+    ) -> Plan {
         var plan = Plan()
         let names = Set(desired.servers.keys).union(actual.servers.filter { !$0.value.instances.isEmpty }.keys).sorted()
-        // Replacements in flight among desired servers (more than one live process).
-        var replacing = actual.servers.values.filter { server in
-            desired.servers[server.name] != nil && server.instances.filter { $0.phase != .draining }.count > 1
-        }.count
+        func midReplacement(_ name: String) -> Bool {
+            (actual.servers[name]?.instances.filter { $0.phase != .draining }.count ?? 0) > 1
+        }
+        // Replacements in flight among desired servers: more than one live process, or issued
+        // and not started yet.
+        var replacing = desired.servers.keys.filter { midReplacement($0) || issued.contains($0) }.count
         let limit = rollout.limit(desired: desired.servers.count)
         for name in names {
             let server = actual.servers[name]
@@ -74,7 +81,7 @@ public enum Planner {
                 continue
             }
             // A server mid-replacement is already counted against the rollout limit.
-            let inFlight = live.count > 1
+            let inFlight = live.count > 1 || issued.contains(name)
             // A replacement of the current spec just failed: no new attempt in this plan.
             var pausing = false
             if live.count > 1 {

@@ -140,4 +140,18 @@ import Testing
         #expect(plan.actions.count == 2)
         #expect(plan.holds.values.filter { if case .queued = $0 { true } else { false } }.count == 6)
     }
+
+    /// Replacements the executor issued but has not started (waiting for a spawn token) are not
+    /// in `actual` yet: they still count against the limit, so a plan made meanwhile does not
+    /// start two more.
+    @Test func issuedReplacementsCountAgainstTheLimitBeforeTheyStart() {
+        let names = (1...8).map { "s\($0)" }
+        let old = names.map { World.instance(World.spec($0)) }
+        let desired = World.desired(Dictionary(uniqueKeysWithValues: names.map { ($0, "cwd: /srv") }), enabled: Set(names))
+        // s8's replace was issued by an earlier plan and waits for its token; the limit is 2.
+        let plan = Planner.plan(desired: desired, actual: World.actual(old), now: .seconds(1000), replacing: ["s8"])
+        // One more (s1), and s8 again (the executor skips what is in flight): 2 at once, not 3.
+        #expect(Set(plan.actions.map(\.server)) == ["s1", "s8"])
+        #expect(plan.holds.values.filter { if case .queued = $0 { true } else { false } }.count == 6)
+    }
 }
