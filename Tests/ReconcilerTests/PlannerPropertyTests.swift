@@ -48,8 +48,10 @@ import Testing
         return (desired, World.actual(instances, history: history))
     }
 
-    /// What the executor would bring about: every action done and every replacement finished.
-    private func apply(_ plan: Plan, to actual: ActualState) -> ActualState {
+    /// What the executor would bring about. Ideally (`startsReady`): every action done and every
+    /// replacement finished. Otherwise as it happens: a new process (spawned, or a replacement
+    /// next to the old one, which keeps serving) is `starting`, and `advance` makes it ready.
+    private func apply(_ plan: Plan, to actual: ActualState, startsReady: Bool = true, number: Int = 100) -> ActualState {
         var state = actual
         func remove(_ id: InstanceID, isFailure: Bool = false) {
             guard let instance = state.servers[id.name]?.instances.first(where: { $0.id == id }) else { return }
@@ -64,11 +66,15 @@ import Testing
             switch action.kind {
             case .spawn(let spec):
                 state.servers[spec.name, default: ServerSnapshot(name: spec.name, instances: [], starts: [], history: [], exits: 0)]
-                    .instances.append(World.instance(spec, 100, .ready))
+                    .instances.append(World.instance(spec, number, startsReady ? .ready : .starting))
             case .replace(let old, let spec):
+                guard startsReady else {
+                    state.servers[spec.name]?.instances.append(World.instance(spec, number + 1, .starting))
+                    continue
+                }
                 for instance in state.servers[spec.name]?.instances ?? [] where instance.phase != .draining { remove(instance.id) }
                 remove(old)
-                state.servers[spec.name]?.instances.append(World.instance(spec, 101, .ready))
+                state.servers[spec.name]?.instances.append(World.instance(spec, number + 1, .ready))
             case .update(let id, let spec):
                 if let index = state.servers[id.name]?.instances.firstIndex(where: { $0.id == id }) {
                     state.servers[id.name]?.instances[index].spec = spec
@@ -120,6 +126,48 @@ import Testing
                     break
                 }
                 actual = apply(plan, to: actual)
+            }
+            #expect(converged, "round \(round) did not converge")
+        }
+    }
+
+    /// Time passes: every starting process completes its handshake.
+    private func advance(_ actual: ActualState) -> ActualState {
+        var state = actual
+        for name in state.servers.keys {
+            for index in state.servers[name]?.instances.indices ?? 0..<0 where state.servers[name]?.instances[index].phase == .starting {
+                state.servers[name]?.instances[index].phase = .ready
+            }
+        }
+        return state
+    }
+
+    private func replacing(_ desired: DesiredState, _ actual: ActualState) -> Int {
+        desired.servers.keys.filter { (actual.servers[$0]?.instances.filter { $0.phase != .draining }.count ?? 0) > 1 }.count
+    }
+
+    /// As it happens: a replacement starts next to the old process and is ready only a round
+    /// later, when a later plan stops the old one. Plans still converge, and the servers
+    /// mid-replacement never exceed the limit (or what the random start already had).
+    @Test func replacementsThatTakeTimeStayWithinTheLimitAndConverge() {
+        var rng = SplitMix64(state: 42)
+        for round in 0..<150 {
+            let (desired, start) = randomWorld(&rng)
+            let rollout = RolloutPolicy()
+            let limit = max(1, desired.servers.count * rollout.maxUnavailablePercent / 100)
+            let bound = max(limit, replacing(desired, start))
+            var actual = start
+            var converged = false
+            for step in 0..<40 {
+                let plan = Planner.plan(desired: desired, actual: actual, now: .seconds(1000), rollout: rollout)
+                let starting = actual.instances.contains { $0.phase == .starting }
+                if plan.isEmpty, !starting {
+                    converged = true
+                    break
+                }
+                actual = apply(plan, to: actual, startsReady: false, number: 200 + 2 * step)
+                #expect(replacing(desired, actual) <= bound, "round \(round) step \(step): over the limit \(limit)")
+                actual = advance(actual)
             }
             #expect(converged, "round \(round) did not converge")
         }
