@@ -146,11 +146,11 @@ time.sleep(idle_seconds)
 cpu1, rss = usage(proc.pid)
 # Idle means idle: a crash loop or a probe failure would show here, not only as CPU.
 idle_events = [r.get("event") for r in records(root, log_offset)[0]]
-restarts = sum(1 for e in idle_events if e in ("spawned", "exited", "unhealthy", "probe_failed"))
+incidents = sum(1 for e in idle_events if e in ("spawned", "exited", "unhealthy", "probe_failed"))
 stop_start = time.time()
 proc.send_signal(signal.SIGTERM)
 proc.wait(timeout=120)
 print(f"idle: {idle_count} servers ready after {ready_after:.1f} s; controller CPU {(cpu1 - cpu0) / idle_seconds * 100:.2f}% "
       f"of a core over {idle_seconds} s (default probes every 15 s), RSS {rss / 1048576:.1f} MiB; "
-      f"SIGTERM to exit {time.time() - stop_start:.2f} s; {restarts} spawn/exit/probe-failure events while idle")
+      f"SIGTERM to exit {time.time() - stop_start:.2f} s; {incidents} spawn/exit/probe-failure events while idle")
 shutil.rmtree(root)

@@ -73,6 +73,7 @@ final class PipeReader: IOHandler {
     /// has not read yet is read first (`finalDrainBytes` at most): a server that prints why it
     /// fails and exits at once must not lose those last lines to the clean-up after its exit.
     func finish() {
+        guard !state.withLock({ $0.closed }) else { return }
         let rest: [LineEvent]? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: PipeReader.chunkSize) { chunk in
             state.withLock { state in
                 guard !state.closed else { return nil }

@@ -5,8 +5,9 @@
 ///   handshake, which proved it alive), and each next one an `interval` after the previous one
 ///   completed, so a slow server is never probed twice at once.
 /// - A probe in flight is due to time out at `sent + timeout`.
-/// - `due(now:slack:)` hands out everything due by `now + slack`: probes that fall due within a
-///   few milliseconds of each other share one wake-up of the loop.
+/// - `due(now:slack:)` hands out the probes due by `now + slack` (probes that fall due within a
+///   few milliseconds of each other share one wake-up of the loop) and the timeouts due by
+///   `now` (never early: a timeout is a verdict).
 /// - Deadlines are kept in a binary heap with lazy deletion (each entry's `generation` names its
 ///   one live heap item), so a wake-up costs O(log n) per due item, not a scan of every server.
 struct ProbeSchedule<Key: Hashable & Sendable>: Sendable {
@@ -29,6 +30,8 @@ struct ProbeSchedule<Key: Hashable & Sendable>: Sendable {
         var lastDone: Duration
         var inFlight: (request: Int, sent: Duration)?
         var generation = 0
+        /// Handed out by `due` and not reported yet: no deadline until it is.
+        var parked = false
     }
 
     private struct Item: Sendable {
@@ -43,6 +46,9 @@ struct ProbeSchedule<Key: Hashable & Sendable>: Sendable {
     private var generations = 0
 
     var count: Int { entries.count }
+
+    /// Heap items, stale ones included (for the test that compaction bounds them).
+    var heapCount: Int { heap.count }
 
     func contains(_ key: Key) -> Bool { entries[key] != nil }
 
@@ -68,6 +74,7 @@ struct ProbeSchedule<Key: Hashable & Sendable>: Sendable {
     mutating func sent(_ key: Key, request: Int, now: Duration) {
         guard entries[key] != nil else { return }
         entries[key]?.inFlight = (request, now)
+        entries[key]?.parked = false
         reschedule(key)
     }
 
@@ -77,6 +84,7 @@ struct ProbeSchedule<Key: Hashable & Sendable>: Sendable {
         guard entries[key] != nil else { return }
         entries[key]?.inFlight = nil
         entries[key]?.lastDone = now
+        entries[key]?.parked = false
         reschedule(key)
     }
 
@@ -86,6 +94,7 @@ struct ProbeSchedule<Key: Hashable & Sendable>: Sendable {
         guard let flight = entries[key]?.inFlight, flight.request == request else { return nil }
         entries[key]?.inFlight = nil
         entries[key]?.lastDone = now
+        entries[key]?.parked = false
         reschedule(key)
         return now - flight.sent
     }
@@ -96,21 +105,26 @@ struct ProbeSchedule<Key: Hashable & Sendable>: Sendable {
         return heap.first?.deadline
     }
 
-    /// Everything due by `now + slack`, earliest first. A returned probe stays due until it is
-    /// reported as `sent` or `skipped`; a returned timeout until it is `completed`.
+    /// Probes due by `now + slack` and timeouts due by `now`, earliest first. A returned item is
+    /// parked until it is reported: `sent` or `skipped` for a probe, `completed` for a timeout.
     mutating func due(now: Duration, slack: Duration = .zero) -> [Due] {
         var result: [Due] = []
-        while let top = heap.first, !isLive(top) || top.deadline <= now + slack {
+        while let top = heap.first {
+            guard isLive(top), let entry = entries[top.key] else {
+                popTop()
+                continue
+            }
+            let limit = entry.inFlight == nil ? now + slack : now
+            guard top.deadline <= limit else { break }
             popTop()
-            guard isLive(top), let entry = entries[top.key] else { continue }
             if let flight = entry.inFlight {
                 result.append(.timeout(top.key, request: flight.request))
             } else {
                 result.append(.probe(top.key))
             }
-            // Not due again until reported: parked with no live heap item.
             generations += 1
             entries[top.key]?.generation = generations
+            entries[top.key]?.parked = true
         }
         return result
     }
@@ -129,6 +143,8 @@ struct ProbeSchedule<Key: Hashable & Sendable>: Sendable {
         generations += 1
         entry.generation = generations
         entries[key] = entry
+        // A parked entry gets its deadline when it is reported (an update must not hand it out twice).
+        guard !entry.parked else { return }
         push(Item(deadline: deadline(of: entry), key: key, generation: entry.generation))
         compactIfSparse()
     }

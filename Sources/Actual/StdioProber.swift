@@ -18,8 +18,10 @@ import Synchronization
 ///   through the stream `watch` returns.
 ///
 /// Timing uses the real clock (the timerfd is real); the schedule's rules are unit-tested with a
-/// fake one. All sends happen on the loop thread, so an answer is never handled before its send
-/// is recorded.
+/// fake one. Sends happen on the loop thread, which also reads the answers, so an answer is not
+/// handled before its send is recorded. The exception is a stop: `PipeReader.finish` reads what
+/// is left on the stopping thread, and an answer read there may find no probe in flight; by
+/// then the watch is ending and nothing is recorded for it.
 final class StdioProber: IOHandler {
     static let shared = StdioProber(loop: .shared)
     /// Probes due within this much of each other share one wake-up.
@@ -78,12 +80,9 @@ final class StdioProber: IOHandler {
         return (key, outcomes)
     }
 
-    /// New interval, timeout or threshold for a watched process.
+    /// New interval or timeout for a watched process (the threshold lives in its `ProbeStatus`).
     func update(_ key: UInt64, health: HealthPolicy) {
-        state.withLock { state in
-            state.schedule.update(key, timing: StdioProber.timing(health))
-            state.watches[key]?.target.status.setFailureThreshold(health.failureThreshold)
-        }
+        state.withLock { $0.schedule.update(key, timing: StdioProber.timing(health)) }
         rearm()
     }
 
@@ -139,7 +138,7 @@ final class StdioProber: IOHandler {
         case .failure(let error):
             // Stdin is full: the server stopped reading, which is a failed check.
             state.withLock { $0.schedule.skipped(key, now: now) }
-            conclude(watch, latency: .zero, failure: error.description)
+            conclude(key, watch, latency: .zero, failure: error.description)
         }
     }
 
@@ -149,7 +148,7 @@ final class StdioProber: IOHandler {
         let now = clock.now
         guard let latency = state.withLock({ $0.schedule.completed(key, request: request, now: now) }) else { return }
         let timeout = RPCError.timedOut(method: check.method, after: latency)
-        conclude(watch, latency: latency, failure: timeout.description)
+        conclude(key, watch, latency: latency, failure: timeout.description)
     }
 
     /// An answer (loop thread), or `.closed` when the session ends (any thread).
@@ -180,12 +179,14 @@ final class StdioProber: IOHandler {
         case .failure(let error):
             failure = error.description
         }
-        conclude(watch, latency: latency, failure: failure)
+        conclude(key, watch, latency: latency, failure: failure)
         rearm()
     }
 
-    private func conclude(_ watch: Watch, latency: Duration, failure: String?) {
-
+    private func conclude(_ key: UInt64, _ watch: Watch, latency: Duration, failure: String?) {
+        // An unwatched process (stopped, its server perhaps forgotten) records nothing more:
+        // a result landing after `Supervisor.forget` would bring its series back.
+        guard state.withLock({ $0.watches[key] != nil }) else { return }
         let record = ProbeRecord(at: Date(), succeeded: failure == nil, latency: latency, error: failure)
         let target = watch.target
         if let outcome = target.status.conclude(record, server: target.server, tally: target.tally) {

@@ -172,6 +172,9 @@ public final class StdioSession: MCPChannel {
     private func complete(_ id: RPCID, _ outcome: Result<JSONValue, RPCError>) {
         let (pending, late): ((Int, Pending)?, Bool) = state.withLock { state in
             guard case .int(let number) = id else { return (nil, false) }
+            // After close every request was failed already: answers drained from the pipe of
+            // an exited process are late, not unknown.
+            if state.closed != nil { return (nil, true) }
             return (state.pending.removeValue(forKey: number).map { (number, $0) }, state.abandoned.remove(number) != nil)
         }
         if late { return }

@@ -45,6 +45,10 @@ public actor Supervisor {
         ledger = options.stateDirectory.map { ProcessLedger(path: $0 + "/processes.json") }
         let emitter = emitter
         IOLoop.shared.addOrphanListener { pid, status in emitter.yield(.orphanReaped(pid: pid, status)) }
+        // Now, not at the first handshake: its timerfd must not be the descriptor that a burst
+        // of spawns leaves unavailable (a failed precondition there would stop the controller).
+        // Stdio health checks run on the real clock (see `StdioProber`); `clock` drives the rest.
+        _ = StdioProber.shared
     }
 
     /// Stops every process group a previous run left behind (from the ledger), then starts a

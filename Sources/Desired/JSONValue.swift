@@ -84,6 +84,10 @@ public indirect enum JSONValue: Sendable, Hashable {
         }
     }
 
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+    }
+
     private static func writeString(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in value.utf8 {
@@ -95,10 +99,9 @@ public indirect enum JSONValue: Sendable, Hashable {
             case 0x09: out.append(contentsOf: #"\t"#.utf8)
             case 0..<0x20:
                 // Other control characters as \u00XX; every other byte (UTF-8 included) as is.
-                let hex = Array("0123456789abcdef".utf8)
                 out.append(contentsOf: #"\u00"#.utf8)
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
+                out.append(hexDigit(byte >> 4))
+                out.append(hexDigit(byte & 0x0F))
             default: out.append(byte)
             }
         }

@@ -121,6 +121,9 @@ public actor Executor {
     /// One planning pass; returns when to look again for a hold's sake.
     private func reconcile() async -> Duration? {
         guard let desired, !stopped else { return nil }
+        // The generation of the state this pass plans for, read with it: `apply` may run while
+        // this pass waits for the supervisor, and the pass must not claim the newer one.
+        let generation = generation
         let started = clock.now
         let actual = await supervisor.snapshot()
         let plan = Planner.plan(desired: desired, actual: actual, now: clock.now, rollout: rollout, replacing: replacing)

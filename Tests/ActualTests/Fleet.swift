@@ -166,7 +166,6 @@ final class Fleet: Sendable {
     }
 }
 
-/// Whether a process with this pid exists (zombies included).
 /// Whether `condition` holds within `timeout`, checked every 20 ms: for state that has no event
 /// (the probe tally is a counter read at scrape time).
 func eventually(timeout: Duration = .seconds(20), _ condition: @Sendable () async -> Bool) async -> Bool {
@@ -179,6 +178,7 @@ func eventually(timeout: Duration = .seconds(20), _ condition: @Sendable () asyn
     return await condition()
 }
 
+/// Whether a process with this pid exists (zombies included).
 func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
 
 /// The pids of this process's children, from /proc.

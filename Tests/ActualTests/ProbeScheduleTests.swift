@@ -95,6 +95,7 @@ import Testing
             let interval = Duration.seconds(100 + round)
             schedule.update("s\(round % 10)", timing: Schedule.Timing(interval: interval, timeout: .seconds(1)))
         }
+        #expect(schedule.heapCount <= 4 * schedule.count + 64)
         // Every entry is still due exactly once, at its own latest deadline.
         let due = schedule.due(now: at(2000))
         #expect(due.count == 10)
@@ -113,5 +114,26 @@ import Testing
             now += .milliseconds(1)
         }
         #expect(order == (0..<200).map { "s\($0)" })
+    }
+
+    /// A handed-out probe stays parked until reported, even when its policy changes meanwhile.
+    @Test func anUpdateDoesNotHandOutAParkedProbeTwice() {
+        var schedule = Schedule()
+        schedule.add("a", timing: every10s, now: at(0))
+        #expect(schedule.due(now: at(10)) == [.probe("a")])
+        schedule.update("a", timing: Schedule.Timing(interval: .seconds(1), timeout: .seconds(1)))
+        #expect(schedule.due(now: at(50)).isEmpty)
+        schedule.sent("a", request: 1, now: at(50))
+        #expect(schedule.nextDeadline() == at(51))
+    }
+
+    /// The slack lets probes share a wake-up; a timeout is a verdict and is never declared early.
+    @Test func timeoutsIgnoreTheSlack() {
+        var schedule = Schedule()
+        schedule.add("a", timing: every10s, now: at(0))
+        _ = schedule.due(now: at(10))
+        schedule.sent("a", request: 1, now: at(10))
+        #expect(schedule.due(now: at(11.998), slack: .milliseconds(5)).isEmpty)
+        #expect(schedule.due(now: at(12), slack: .milliseconds(5)) == [.timeout("a", request: 1)])
     }
 }

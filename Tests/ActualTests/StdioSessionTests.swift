@@ -143,3 +143,41 @@ final class PipedSession: Sendable {
         }
     }
 }
+
+/// The loop-run health checks against a peer that never answers: each check times out, and
+/// only a `ping` is cancelled (`server/discover` is answered at once or not at all, MCP.md).
+@Suite struct StdioProberTests {
+    func timedOutCheck(era: MCPEra, version: String) async -> (sent: [JSONValue], outcome: ProbeOutcome?) {
+        let pipe = PipedSession()
+        let identity = ServerIdentity(era: era, protocolVersion: version, name: nil, version: nil, capabilities: .object([]))
+        let status = ProbeStatus(failureThreshold: 1)
+        let target = StdioProber.Target(session: pipe.session, identity: identity, server: "silent", status: status, tally: ProbeTally())
+        let health = HealthPolicy(interval: .milliseconds(10), timeout: .milliseconds(50), failureThreshold: 1, startupTimeout: .seconds(1))
+        let (key, outcomes) = StdioProber.shared.watch(target, health: health)
+        var iterator = outcomes.makeAsyncIterator()
+        let outcome = await iterator.next()
+        StdioProber.shared.unwatch(key)
+        var sent: [JSONValue] = []
+        if let request = await pipe.sentLine() { sent.append(request) }
+        if era == .legacy, let cancel = await pipe.sentLine() { sent.append(cancel) }
+        return (sent, outcome)
+    }
+
+    @Test func aLegacyPingThatTimesOutIsCancelled() async throws {
+        let (sent, outcome) = await timedOutCheck(era: .legacy, version: MCPVersion.legacy[0])
+        #expect(outcome?.transition == .becameUnhealthy)
+        #expect(outcome?.record.succeeded == false)
+        #expect(outcome?.record.error?.hasPrefix("ping: no response within") == true)
+        #expect(sent.first?["method"] == "ping")
+        #expect(sent.last?["method"] == "notifications/cancelled")
+        #expect(sent.last?["params"]?["requestId"] == sent.first?["id"])
+    }
+
+    @Test func aModernDiscoverThatTimesOutIsNotCancelled() async throws {
+        let (sent, outcome) = await timedOutCheck(era: .modern, version: MCPVersion.modern[0])
+        #expect(outcome?.transition == .becameUnhealthy)
+        #expect(sent.count == 1)
+        #expect(sent.first?["method"] == "server/discover")
+        #expect(sent.first?["params"]?["_meta"]?["io.modelcontextprotocol/protocolVersion"]?.stringValue == MCPVersion.modern[0])
+    }
+}

@@ -54,6 +54,15 @@ import Testing
 
     @Test func rejectsInvalidUTF8InStrings() {
         #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xFF, 0x22]) }
+        // Without an escape (the fast path) and before one (the slow path), at the string's start.
+        for bytes: [UInt8] in [[0x22, 0x41, 0xFF, 0x22], [0x22, 0x41, 0xFF, 0x5C, 0x6E, 0x22]] {
+            do {
+                _ = try JSONParser.parse(bytes)
+                Issue.record("accepted invalid UTF-8")
+            } catch {
+                #expect(error.description == "byte 1: invalid UTF-8 in a string")
+            }
+        }
     }
 
     @Test func roundTripsThroughTheRenderer() throws {
@@ -75,6 +84,11 @@ import Testing
         #expect(try JSONParser.parse("1234567890123456789") == .int(1_234_567_890_123_456_789))
         #expect(try JSONParser.parse("-9223372036854775808") == .int(Int.min))
         #expect(try JSONParser.parse("-0") == .int(0))
+        // The edges of the fast path (18 digits) and the first value past it.
+        #expect(try JSONParser.parse("999999999999999999") == .int(999_999_999_999_999_999))
+        #expect(try JSONParser.parse("-999999999999999999") == .int(-999_999_999_999_999_999))
+        #expect(try JSONParser.parse("1000000000000000000") == .int(1_000_000_000_000_000_000))
+        #expect(try JSONParser.parse("-9223372036854775809") == .double(-9.223_372_036_854_775_808e18))
     }
 
     @Test func rendersCompactAndPrettyExactly() {

@@ -94,7 +94,14 @@ import Testing
         await executor.apply(World.desired([:], enabled: []))
         let generation = await executor.currentGeneration
         #expect(await log.wait { if case .reconciled(_, _, generation) = $0 { true } else { false } })
-        #expect(await supervisor.snapshot().servers["demo"] == nil)
+        // Forgotten by that pass or the next (the stop's clean-up may still be in flight):
+        // polled, because forgetting has no event of its own.
+        var forgotten = false
+        for _ in 0..<500 where !forgotten {
+            forgotten = await supervisor.snapshot().servers["demo"] == nil && supervisor.probeTally.snapshot()["demo"] == nil
+            if !forgotten { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(forgotten)
         await executor.shutdown(reason: "test")
         loop.cancel()
     }
