@@ -44,7 +44,9 @@ final class Instance {
     func enter(_ phase: InstancePhase, reason: String?, clock: Duration) {
         if phase != self.phase { since = Date() }
         if phase == .ready, self.phase != .ready { readySince = clock }
-        if phase != .ready { readySince = nil }
+        // A draining process still serves what it has in flight: its ready stretch (recorded in
+        // its exit record) ends with the process, not when the stop began.
+        if phase != .ready, phase != .draining { readySince = nil }
         self.phase = phase
         self.reason = reason
     }

@@ -34,6 +34,7 @@ import Testing
         let record = try #require(await fleet.supervisor.stop(id, reason: "test"))
         #expect(record.status == ExitStatus(code: 0))
         #expect(record.requested)
+        #expect(record.readyFor > .zero)
         #expect(!isAlive(pid))
         let stopped = await fleet.log.first { if case .stopped(let r, _) = $0 { return r.instance == id } else { return false } }
         #expect(stopped == .stopped(record, step: .stdinClosed))
