@@ -95,8 +95,6 @@ final class StdioProber: IOHandler {
         watch?.report.finish()
     }
 
-    var watching: Int { state.withLock { $0.watches.count } }
-
     func handle(events: UInt32) {
         var expirations: UInt64 = 0
         _ = read(timer, &expirations, 8)
@@ -144,7 +142,7 @@ final class StdioProber: IOHandler {
 
     private func timedOut(_ key: UInt64, request: Int, _ watch: Watch) {
         let check = MCPClient.healthCheck(for: watch.target.identity)
-        watch.target.session.abandon(request, cancel: check.cancellable)
+        watch.target.session.abandon(request, notifying: check.cancellable ? "timed out" : nil)
         let now = clock.now
         guard let latency = state.withLock({ $0.schedule.completed(key, request: request, now: now) }) else { return }
         let timeout = RPCError.timedOut(method: check.method, after: latency)

@@ -56,42 +56,39 @@ public final class StdioSession: MCPChannel {
         let id = try open(method, params: params, reply: .waiter(reply)).get()
         if let outcome = await reply.wait(timeout: timeout, clock: clock) { return try outcome.get() }
         // Timed out or cancelled. A response may have raced in; it wins if it did.
-        let abandoned = state.withLock { state in
-            if state.abandoned.count >= 1024 { state.abandoned.removeAll() }
-            state.abandoned.insert(id)
-            return state.pending.removeValue(forKey: id)
-        }
-        if abandoned == nil, let outcome = reply.value { return try outcome.get() }
         let cancelled = Task.isCancelled
-        if cancellable {
-            let reason: JSONValue = cancelled ? "cancelled by the caller" : "timed out"
-            await notify("notifications/cancelled", params: .object([("requestId", .int(id)), ("reason", reason)]))
-        }
+        let reason = cancellable ? (cancelled ? "cancelled by the caller" : "timed out") : nil
+        if !abandon(id, notifying: reason), let outcome = reply.value { return try outcome.get() }
         throw cancelled ? .cancelled(method: method) : .timedOut(method: method, after: timeout)
     }
 
     /// Sends a request whose answer (or `.closed`: this call sets no timer) is handed to
     /// `onReply` with the request id: on the loop thread for an answer, on the closing thread for
     /// a close. Returns the request id, or why it could not be sent (then `onReply` is never
-    /// called). The caller times it out with `abandon(_:cancel:)`.
+    /// called). The caller times it out with `abandon(_:notifying:)`.
     func send(
         _ method: String, params: JSONValue?, onReply: @escaping @Sendable (Int, Result<JSONValue, RPCError>) -> Void
     ) -> Result<Int, RPCError> {
         open(method, params: params, reply: .callback(onReply))
     }
 
-    /// Gives up on request `id` (timed out): a late answer is expected and ignored. With `cancel`,
-    /// the server is told (`notifications/cancelled`).
-    func abandon(_ id: Int, cancel: Bool) {
-        state.withLock { state in
+    /// Gives up on request `id`: a late answer is expected and ignored. With a `reason`, the
+    /// server is told (`notifications/cancelled`). Returns whether the request was still waiting
+    /// (false: its answer, or the session's close, got there first).
+    @discardableResult
+    func abandon(_ id: Int, notifying reason: String?) -> Bool {
+        let waiting = state.withLock { state in
             if state.abandoned.count >= 1024 { state.abandoned.removeAll() }
-            if state.pending.removeValue(forKey: id) != nil { state.abandoned.insert(id) }
+            guard state.pending.removeValue(forKey: id) != nil else { return false }
+            state.abandoned.insert(id)
+            return true
         }
-        if cancel {
+        if waiting, let reason {
             send(
                 RPCMessage.encodeNotification(
-                    method: "notifications/cancelled", params: .object([("requestId", .int(id)), ("reason", "timed out")])))
+                    method: "notifications/cancelled", params: .object([("requestId", .int(id)), ("reason", .string(reason))])))
         }
+        return waiting
     }
 
     private func open(_ method: String, params: JSONValue?, reply: Reply) -> Result<Int, RPCError> {
@@ -102,9 +99,7 @@ public final class StdioSession: MCPChannel {
             return .success(state.nextID)
         }
         guard case .success(let id) = opened else { return opened }
-        var line = RPCMessage.encodeRequest(id: .int(id), method: method, params: params).renderedBytes()
-        line.append(0x0A)
-        guard writer.write(line) else {
+        guard send(RPCMessage.encodeRequest(id: .int(id), method: method, params: params)) else {
             _ = state.withLock { $0.pending.removeValue(forKey: id) }
             return .failure(.unwritable("stdin is closed or its queue is full"))
         }

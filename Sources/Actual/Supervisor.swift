@@ -173,8 +173,7 @@ public actor Supervisor {
     public func update(_ id: InstanceID, to spec: ServerSpec) {
         // Only policies and egress differ (the planner updates in place only when the process
         // hash is equal), so the whole spec can be taken.
-        guard instances[id]?.spec.processHash == spec.processHash else { return }
-        guard let instance = instances[id] else { return }
+        guard let instance = instances[id], instance.spec.processHash == spec.processHash else { return }
         instance.spec = spec
         instance.probes.setFailureThreshold(spec.policies.health.failureThreshold)
         if let key = instance.proberKey { StdioProber.shared.update(key, health: spec.policies.health) }
@@ -304,11 +303,11 @@ public actor Supervisor {
             session: session, identity: identity, server: instance.id.name, status: instance.probes, tally: probeTally)
         let (key, outcomes) = StdioProber.shared.watch(target, health: instance.spec.policies.health)
         instance.proberKey = key
+        // Ends when this task is cancelled (a stop or an exit; `finish` unwatches the process).
         for await outcome in outcomes {
             guard !Task.isCancelled else { break }
             apply(outcome, to: instance)
         }
-        StdioProber.shared.unwatch(key)
     }
 
     /// The health checks of a `transport: http` server: each one is a URLSession request anyway.

@@ -47,6 +47,12 @@ struct Arguments {
         return remaining.count != before
     }
 
+    /// Whether `--help` or `-h` was given (both are taken).
+    mutating func wantsHelp() -> Bool {
+        let long = flag("--help")
+        return flag("-h") || long
+    }
+
     /// Fails on anything left over.
     func finish() throws(Problem) {
         if let first = remaining.first {

@@ -29,7 +29,7 @@ enum CommandRouter {
             return 2
         }
         var rest = Arguments(Array(arguments.dropFirst()))
-        if rest.flag("--help") || rest.flag("-h") || command == "help" || command == "--help" {
+        if rest.wantsHelp() || command == "help" || command == "--help" {
             Output.print(usage)
             return 0
         }

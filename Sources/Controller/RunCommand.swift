@@ -18,7 +18,7 @@ enum RunCommand {
 
     static func run(_ arguments: [String]) async -> Int32 {
         var arguments = Arguments(arguments)
-        if arguments.flag("--help") || arguments.flag("-h") {
+        if arguments.wantsHelp() {
             Output.print(help)
             return 0
         }

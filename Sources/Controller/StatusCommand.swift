@@ -15,7 +15,7 @@ enum StatusCommand {
 
     static func run(_ command: String, _ arguments: [String]) async -> Int32 {
         var arguments = Arguments(arguments)
-        if arguments.flag("--help") || arguments.flag("-h") {
+        if arguments.wantsHelp() {
             Output.print(help)
             return 0
         }
