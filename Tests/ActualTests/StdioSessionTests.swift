@@ -146,7 +146,7 @@ final class PipedSession: Sendable {
 
 /// The loop-run health checks against a peer that never answers: each check times out, and
 /// only a `ping` is cancelled (`server/discover` is answered at once or not at all, MCP.md).
-@Suite struct StdioProberTests {
+@Suite(.timeLimit(.minutes(1))) struct StdioProberTests {
     func timedOutCheck(era: MCPEra, version: String) async -> (sent: [JSONValue], outcome: ProbeOutcome?) {
         let pipe = PipedSession()
         let identity = ServerIdentity(era: era, protocolVersion: version, name: nil, version: nil, capabilities: .object([]))
