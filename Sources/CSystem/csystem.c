@@ -6,7 +6,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -265,4 +269,42 @@ int omni_timerfd_arm_after(int fd, long long nanoseconds) {
 
 void omni_name_thread(const char *name) {
     prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
+int omni_accept(int listener, unsigned char address[16], int *family) {
+    struct sockaddr_storage peer;
+    socklen_t length = sizeof peer;
+    // accept4 (not in Swift's Glibc module): the new socket is non-blocking and close-on-exec
+    // from the start, so a fork on the spawn thread can never inherit it.
+    int fd = accept4(listener, (struct sockaddr *)&peer, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return -1;
+    memset(address, 0, 16);
+    *family = peer.ss_family;
+    if (peer.ss_family == AF_INET) {
+        memcpy(address, &((struct sockaddr_in *)&peer)->sin_addr, 4);
+    } else if (peer.ss_family == AF_INET6) {
+        memcpy(address, &((struct sockaddr_in6 *)&peer)->sin6_addr, 16);
+    }
+    // Small responses go out at once: Nagle would hold a pipelined answer for the peer's ACK.
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+long long omni_raise_nofile_limit(void) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+    if (limit.rlim_cur < limit.rlim_max) {
+        struct rlimit raised = {limit.rlim_max, limit.rlim_max};
+        // A hard limit of RLIM_INFINITY is refused for NOFILE (EPERM): cap at nr_open's usual max.
+        if (raised.rlim_cur == RLIM_INFINITY) raised.rlim_cur = raised.rlim_max = 1048576;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    return limit.rlim_cur == RLIM_INFINITY ? 1048576 : (long long)limit.rlim_cur;
+}
+
+long long omni_monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
 }

@@ -1,4 +1,5 @@
 import Actual
+import CSystem
 import Desired
 import Foundation
 import HTTP
@@ -11,6 +12,7 @@ actor Daemon {
     private let process: Environment
     private let listenOverride: String?
     private let logger: Logger
+    private let feed = EventFeed()
     private let metrics = Metrics()
     private let clock = SystemClock()
     private var audit: AuditLog?
@@ -31,7 +33,11 @@ actor Daemon {
         self.workspace = workspace
         self.process = process
         listenOverride = listen
-        logger = Logger(level: .info)
+        let feed = feed
+        logger = Logger(level: .info) { line in
+            Logger.stdout(line)
+            feed.publish(line)
+        }
     }
 
     /// Starts everything; returns the exit status when it cannot start (nil: running).
@@ -74,14 +80,27 @@ actor Daemon {
             supervisor: supervisor, clock: clock, rollout: RolloutPolicy(maxUnavailablePercent: config.maxUnavailablePercent),
             spawnRate: Int(config.spawnRate.rounded(.up)), resync: config.resync)
         self.executor = executor
+        // Thousands of client connections need descriptors beyond the usual soft limit of 1,024.
+        let descriptors = Int(omni_raise_nofile_limit())
         do {
-            let server = try HTTPServer(host: listen.host, port: listen.port) { [weak self] request in
-                guard let self else { return .text(503, "shutting down\n") }
-                return await self.route(request)
+            // Health probes are answered even when other clients hold every connection slot.
+            let server = try HTTPServer(host: listen.host, port: listen.port, alwaysServe: ["/healthz", "/readyz"]) {
+                [weak self] request, responder in
+                // Liveness needs no state: answered on the I/O thread, with no task hop.
+                if request.path == "/healthz", request.method == "GET" || request.method == "HEAD" {
+                    responder.respond(.text(200, "ok\n"))
+                    return
+                }
+                let task = Task {
+                    responder.respond(await self?.route(request) ?? .text(503, "shutting down\n"))
+                }
+                responder.onCancel { task.cancel() }
             }
             server.start()
             self.server = server
-            logger.log(.info, "listening", "admin API on http://\(listen.host):\(server.port)", fields: [("port", .int(server.port))])
+            logger.log(
+                .info, "listening", "admin API on http://\(listen.host):\(server.port)",
+                fields: [("port", .int(server.port)), ("descriptor_limit", .int(descriptors))])
         } catch {
             Output.error("controller run: \(error)")
             return 2
@@ -207,6 +226,8 @@ actor Daemon {
                 desired: state, actual: await supervisor.snapshot(withStats: true), holds: await executor.currentHolds, reload: reload,
                 generation: await executor.currentGeneration, now: clock.now, salt: salt)
             return .text(200, json.rendered(pretty: true) + "\n", contentType: "application/json")
+        case "/events":
+            return .eventStream(feed.subscribe())
         case "/metrics":
             guard let supervisor else { return .text(503, "starting\n") }
             let desired = Set(load?.state?.servers.keys.map { $0 } ?? [])

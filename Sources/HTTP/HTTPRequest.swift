@@ -18,8 +18,18 @@ public struct HTTPRequest: Sendable, Hashable {
 
     /// The first value of a header, by case-insensitive name.
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
-        return headers.first { $0.name.lowercased() == lower }?.value
+        headers.first { HTTPRequest.equalsIgnoringCase($0.name, name) }?.value
+    }
+
+    /// ASCII case-insensitive comparison, without allocating lower-cased copies.
+    static func equalsIgnoringCase(_ lhs: String, _ rhs: String) -> Bool {
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        for (a, b) in zip(lhs.utf8, rhs.utf8) where a != b {
+            // Letters differ only in bit 0x20; anything else must match exactly.
+            let lower = a | 0x20
+            guard lower >= UInt8(ascii: "a"), lower <= UInt8(ascii: "z"), lower == b | 0x20 else { return false }
+        }
+        return true
     }
 
     /// The path without the query.
@@ -38,9 +48,11 @@ public struct HTTPRequest: Sendable, Hashable {
     }
 
     /// Whether the connection stays open after this request (HTTP/1.1 default; `Connection`).
+    /// An HTTP/1.0 request with `Transfer-Encoding` never does (RFC 9112 §6.1: its framing may
+    /// have been misread by an intermediary, so the connection is not reused).
     public var keepAlive: Bool {
         let connection = header("Connection")?.lowercased() ?? ""
-        if version == "HTTP/1.0" { return connection.contains("keep-alive") }
+        if version == "HTTP/1.0" { return connection.contains("keep-alive") && header("Transfer-Encoding") == nil }
         return !connection.contains("close")
     }
 

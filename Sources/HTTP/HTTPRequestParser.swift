@@ -1,12 +1,27 @@
+import Glibc
+
 /// An incremental, strict HTTP/1.1 request parser (RFC 9112) for untrusted clients.
 ///
 /// Feed bytes as they arrive; it returns each complete request, or throws the status to answer:
 /// 400 for malformed syntax (bare CR, obs-fold, spaces before the colon, bad `Content-Length`,
-/// both `Content-Length` and `Transfer-Encoding`), 414/431/413 when a limit is exceeded, 501 for
-/// a transfer coding other than `chunked`, 505 for a version other than 1.0/1.1. Nothing beyond
-/// the limits is ever buffered. After an error the connection must be closed (the stream's
-/// framing is lost).
+/// both `Content-Length` and `Transfer-Encoding`, a missing or repeated `Host` on HTTP/1.1),
+/// 414/431/413 when a limit is exceeded (trailers count against the header limits), 501 for a
+/// transfer coding other than `chunked`, 505 for a version other than 1.0/1.1. Nothing beyond
+/// the limits is ever buffered, and no input costs more than linear time: the buffer is read
+/// through a cursor and compacted only once the consumed part outweighs the rest; empty lines
+/// before a request count against the request-line limit. After an error the connection must
+/// be closed (the stream's framing is lost).
 public struct HTTPRequestParser: Sendable {
+    /// Where the parser is, for the connection's per-phase deadlines.
+    public enum Phase: Sendable, Hashable {
+        /// Between requests: nothing of the next one has arrived.
+        case idle
+        /// The request line or headers are arriving.
+        case head
+        /// The head is complete; the body (or the trailers) are arriving.
+        case body
+    }
+
     private enum Stage: Sendable {
         case requestLine
         case headers
@@ -19,9 +34,14 @@ public struct HTTPRequestParser: Sendable {
 
     public let limits: HTTPLimits
     private var buffer: [UInt8] = []
+    /// The first byte of `buffer` not consumed yet.
+    private var cursor = 0
     private var stage = Stage.requestLine
     private var request = HTTPRequest(method: "", target: "")
     private var headerBytes = 0
+    private var trailerCount = 0
+    /// Empty lines seen before this request's line (RFC 9112 §2.2 allows some; not a megabyte).
+    private var blankBytes = 0
     /// Bytes of the current request consumed so far, for error offsets.
     private var consumed = 0
 
@@ -29,17 +49,35 @@ public struct HTTPRequestParser: Sendable {
         self.limits = limits
     }
 
-    /// Whether a request is partly received (for the read timeout).
-    public var isMidRequest: Bool {
-        if case .requestLine = stage { return !buffer.isEmpty }
-        return true
+    /// Whether a request is partly received.
+    public var isMidRequest: Bool { phase != .idle }
+
+    public var phase: Phase {
+        switch stage {
+        case .requestLine: cursor < buffer.count || blankBytes > 0 ? .head : .idle
+        case .headers: .head
+        default: .body
+        }
     }
 
+    /// Bytes received and not yet parsed (the start of a pipelined request, say).
+    public var buffered: Int { buffer.count - cursor }
+
     public mutating func feed(_ bytes: some Collection<UInt8>) throws(HTTPParseError) -> [HTTPRequest] {
-        buffer.append(contentsOf: bytes)
         var done: [HTTPRequest] = []
-        while let request = try step() { done.append(request) }
+        try feed(bytes) { done.append($0) }
         return done
+    }
+
+    /// Feeds bytes and hands each complete request to `deliver`, in order; requests completed
+    /// before an error are delivered before it is thrown.
+    public mutating func feed(_ bytes: some Collection<UInt8>, deliver: (HTTPRequest) -> Void) throws(HTTPParseError) {
+        if cursor > 0, cursor >= buffer.count - cursor {
+            buffer.removeSubrange(0..<cursor)
+            cursor = 0
+        }
+        buffer.append(contentsOf: bytes)
+        while let request = try step() { deliver(request) }
     }
 
     /// Advances as far as the buffer allows; returns a request when one completes.
@@ -47,8 +85,14 @@ public struct HTTPRequestParser: Sendable {
         while true {
             switch stage {
             case .requestLine:
-                guard let line = try takeLine(limit: limits.requestLine, status: 414, what: "request line") else { return nil }
-                if line.isEmpty { continue }  // RFC 9112 §2.2: ignore empty lines before a request
+                guard let line = try takeLine(limit: limits.requestLine - blankBytes, status: 414, what: "request line") else {
+                    return nil
+                }
+                if line.isEmpty {
+                    blankBytes += 2
+                    if blankBytes > limits.requestLine { throw HTTPParseError(400, at: consumed, "too many empty lines before a request") }
+                    continue
+                }
                 try parseRequestLine(line)
                 stage = .headers
             case .headers:
@@ -57,13 +101,14 @@ public struct HTTPRequestParser: Sendable {
                 }
                 headerBytes += line.count + 2
                 if line.isEmpty {
+                    try checkHost()
                     if let complete = try startBody() { return complete }
                     continue
                 }
                 try parseHeader(line)
             case .body(let remaining):
-                guard buffer.count >= remaining else { return nil }
-                request.body += buffer[0..<remaining]
+                guard buffer.count - cursor >= remaining else { return nil }
+                request.body = Array(buffer[cursor..<(cursor + remaining)])
                 drop(remaining)
                 return finish()
             case .chunkSize:
@@ -71,7 +116,7 @@ public struct HTTPRequestParser: Sendable {
                 let digits = line.prefix { $0 != UInt8(ascii: ";") }
                 // Hex digits only: Int(_:radix:) would also take a sign, and a negative size
                 // must never reach the slicing below.
-                guard !digits.isEmpty, digits.count <= 8, digits.allSatisfy({ $0 < 0x80 && Character(Unicode.Scalar($0)).isHexDigit }),
+                guard !digits.isEmpty, digits.count <= 8, digits.allSatisfy(HTTPRequestParser.isHexDigit),
                     let size = Int(String(decoding: digits, as: UTF8.self), radix: 16), size >= 0
                 else {
                     throw HTTPParseError(400, at: consumed, "invalid chunk size")
@@ -81,28 +126,49 @@ public struct HTTPRequestParser: Sendable {
                 }
                 stage = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
-                guard !buffer.isEmpty else { return nil }
-                let take = min(remaining, buffer.count)
-                request.body += buffer[0..<take]
+                guard cursor < buffer.count else { return nil }
+                let take = min(remaining, buffer.count - cursor)
+                request.body += buffer[cursor..<(cursor + take)]
                 drop(take)
                 stage = take == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - take)
             case .chunkDataEnd:
-                guard buffer.count >= 2 else { return nil }
-                guard buffer[0] == 0x0D, buffer[1] == 0x0A else {
+                guard buffer.count - cursor >= 2 else { return nil }
+                guard buffer[cursor] == 0x0D, buffer[cursor + 1] == 0x0A else {
                     throw HTTPParseError(400, at: consumed, "chunk data not followed by CRLF")
                 }
                 drop(2)
                 stage = .chunkSize
             case .trailers:
-                guard let line = try takeLine(limit: limits.headerBytes, status: 431, what: "trailer section") else { return nil }
+                // Trailers share the header section's byte and count limits: a client must not
+                // get a second, unbounded header section after the body.
+                guard let line = try takeLine(limit: limits.headerBytes - headerBytes, status: 431, what: "trailer section") else {
+                    return nil
+                }
+                headerBytes += line.count + 2
                 if line.isEmpty { return finish() }
+                trailerCount += 1
+                guard request.headers.count + trailerCount <= limits.headerCount else {
+                    throw HTTPParseError(431, at: consumed, "more than \(limits.headerCount) header and trailer fields")
+                }
             }
         }
     }
 
+    /// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one `Host`; 1.0 may omit it.
+    private func checkHost() throws(HTTPParseError) {
+        var count = 0
+        for header in request.headers where HTTPRequest.equalsIgnoringCase(header.name, "host") { count += 1 }
+        if count > 1 { throw HTTPParseError(400, at: consumed, "more than one Host header") }
+        if count == 0, request.version == "HTTP/1.1" { throw HTTPParseError(400, at: consumed, "missing Host header") }
+    }
+
     private mutating func startBody() throws(HTTPParseError) -> HTTPRequest? {
-        let lengths = request.headers.filter { $0.name.lowercased() == "content-length" }.map(\.value)
-        let codings = request.headers.filter { $0.name.lowercased() == "transfer-encoding" }.map(\.value)
+        var lengths: [String] = []
+        var codings: [String] = []
+        for header in request.headers {
+            if HTTPRequest.equalsIgnoringCase(header.name, "content-length") { lengths.append(header.value) }
+            if HTTPRequest.equalsIgnoringCase(header.name, "transfer-encoding") { codings.append(header.value) }
+        }
         if !codings.isEmpty {
             // Both framings at once is the classic request-smuggling vector (RFC 9112 §6.3).
             guard lengths.isEmpty else { throw HTTPParseError(400, at: consumed, "both Content-Length and Transfer-Encoding") }
@@ -129,27 +195,45 @@ public struct HTTPRequestParser: Sendable {
         request = HTTPRequest(method: "", target: "")
         stage = .requestLine
         headerBytes = 0
+        trailerCount = 0
+        blankBytes = 0
         consumed = 0
         return done
     }
 
     /// A CRLF-terminated line without its CRLF, or nil when it is not complete yet.
     private mutating func takeLine(limit: Int, status: Int, what: String) throws(HTTPParseError) -> [UInt8]? {
-        guard let newline = buffer.firstIndex(of: 0x0A) else {
-            if buffer.count > max(limit, 0) { throw HTTPParseError(status, at: consumed, "\(what) longer than its limit") }
+        let available = buffer.count - cursor
+        // Only as far as the limit allows (plus the CRLF): a long line is refused without
+        // searching, or keeping, more than that.
+        let window = min(available, max(limit, 0) + 2)
+        let newline: Int? = buffer.withUnsafeBufferPointer { bytes in
+            guard window > 0, let base = bytes.baseAddress,
+                let found = memchr(base + cursor, 0x0A, window)
+            else { return nil }
+            return UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - (base + cursor)
+        }
+        guard let newline else {
+            if available > max(limit, 0) + 1 { throw HTTPParseError(status, at: consumed, "\(what) longer than its limit") }
             return nil
         }
-        guard newline > 0, buffer[newline - 1] == 0x0D else { throw HTTPParseError(400, at: consumed + newline, "line ends without CR") }
+        guard newline > 0, buffer[cursor + newline - 1] == 0x0D else {
+            throw HTTPParseError(400, at: consumed + newline, "line ends without CR")
+        }
         if newline - 1 > max(limit, 0) { throw HTTPParseError(status, at: consumed, "\(what) longer than its limit") }
-        let line = Array(buffer[0..<(newline - 1)])
+        let line = Array(buffer[cursor..<(cursor + newline - 1)])
         if line.contains(0x0D) { throw HTTPParseError(400, at: consumed, "bare CR in a line") }
         drop(newline + 1)
         return line
     }
 
     private mutating func drop(_ count: Int) {
-        buffer.removeFirst(count)
+        cursor += count
         consumed += count
+        if cursor == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 65536)
+            cursor = 0
+        }
     }
 
     private mutating func parseRequestLine(_ line: [UInt8]) throws(HTTPParseError) {
@@ -188,11 +272,22 @@ public struct HTTPRequestParser: Sendable {
         request.headers.append((String(decoding: name, as: UTF8.self), String(decoding: trimmed, as: UTF8.self)))
     }
 
+    static func isHexDigit(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"): true
+        default: false
+        }
+    }
+
     /// RFC 9110 `tchar`.
     static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        default: Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
+        default: false
         }
     }
 }

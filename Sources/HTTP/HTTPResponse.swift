@@ -2,8 +2,9 @@
 public struct HTTPResponse: Sendable {
     public enum Body: Sendable {
         case bytes([UInt8])
-        /// Chunks written as they come (chunked encoding), e.g. Server-Sent Events.
-        case stream(AsyncStream<[UInt8]>)
+        /// Bytes written as the producer makes them (chunked encoding on HTTP/1.1), e.g.
+        /// Server-Sent Events; see `HTTPStream`.
+        case stream(HTTPStream)
     }
 
     public var status: Int
@@ -21,10 +22,23 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, headers: [("Content-Type", contentType)], body: .bytes(Array(text.utf8)))
     }
 
+    /// A JSON body.
+    public static func json(_ status: Int, _ bytes: [UInt8], headers: [(String, String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: .bytes(bytes))
+    }
+
+    /// A Server-Sent Events response streaming what is written to `stream`.
+    public static func eventStream(_ stream: HTTPStream, headers: [(String, String)] = []) -> HTTPResponse {
+        HTTPResponse(
+            status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")] + headers,
+            body: .stream(stream))
+    }
+
     /// The status line's reason phrase.
     public static func reason(_ status: Int) -> String {
         switch status {
         case 200: "OK"
+        case 201: "Created"
         case 202: "Accepted"
         case 204: "No Content"
         case 400: "Bad Request"
@@ -35,24 +49,29 @@ public struct HTTPResponse: Sendable {
         case 408: "Request Timeout"
         case 413: "Content Too Large"
         case 414: "URI Too Long"
+        case 415: "Unsupported Media Type"
+        case 421: "Misdirected Request"
         case 429: "Too Many Requests"
         case 431: "Request Header Fields Too Large"
         case 500: "Internal Server Error"
         case 501: "Not Implemented"
+        case 502: "Bad Gateway"
         case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
         case 505: "HTTP Version Not Supported"
         default: "Status \(status)"
         }
     }
 
     /// The status line and headers, with `Content-Length` or `Transfer-Encoding: chunked` and
-    /// `Connection` added.
-    func head(keepAlive: Bool) -> [UInt8] {
+    /// `Connection` added. `chunked` is false for an HTTP/1.0 client, whose stream is
+    /// delimited by closing the connection instead.
+    func head(keepAlive: Bool, chunked: Bool = true) -> [UInt8] {
         var text = "HTTP/1.1 \(status) \(HTTPResponse.reason(status))\r\n"
         for header in headers { text += "\(header.name): \(header.value)\r\n" }
         switch body {
         case .bytes(let bytes): text += "Content-Length: \(bytes.count)\r\n"
-        case .stream: text += "Transfer-Encoding: chunked\r\n"
+        case .stream: if chunked { text += "Transfer-Encoding: chunked\r\n" }
         }
         text += keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n"
         return Array(text.utf8)

@@ -1,6 +1,4 @@
 import CSystem
-import Dispatch
-import Foundation
 import Glibc
 import Synchronization
 
@@ -9,121 +7,90 @@ public struct HTTPServerError: Error, Sendable, Hashable, CustomStringConvertibl
     public var description: String
 }
 
-/// A small, strict HTTP/1.1 server: keep-alive and pipelining, the limits of `HTTPLimits`, a
-/// clean 4xx (then close) for anything malformed, and a bounded number of connections.
+/// A small, strict HTTP/1.1 server on an event loop: no thread per connection, so thousands of
+/// idle, slow or streaming clients cost memory, not threads. Knows nothing of MCP.
 ///
-/// Each connection is served by one thread of its own doing blocking socket I/O with timeouts
-/// (`SO_RCVTIMEO`, `SO_SNDTIMEO`), never by the Swift concurrency pool, which a slow client
-/// would otherwise block. The handler is async; requests on one connection are answered in
-/// order. Knows nothing of MCP.
+/// - Keep-alive and pipelining: requests on one connection may be handled at once, and their
+///   answers are sent in request order; at most `pipelineDepth` are read ahead.
+/// - Every phase of a connection has a deadline (`HTTPLimits`), and anything malformed gets a
+///   precise 4xx/5xx and the connection is closed.
+/// - Caps on connections in total and per peer; beyond them a small reserve still answers the
+///   `alwaysServe` paths (health probes), and everything else gets 503.
+/// - On a loopback listener only loopback `Host` names (and `hostNames`) are answered (421
+///   otherwise): DNS rebinding protection.
+/// - Streamed bodies (`HTTPStream`, Server-Sent Events) are sent as they are written; a client
+///   that does not read is dropped once `outputBuffer` bytes wait for it.
+///
+/// The handler runs on the loop thread and must not block: it answers through the
+/// `HTTPResponder` at once or later from any thread. The `async` initialiser runs an async
+/// handler as a task per request instead.
 public final class HTTPServer: Sendable {
-    public typealias Handler = @Sendable (HTTPRequest) async -> HTTPResponse
+    public typealias Handler = @Sendable (HTTPRequest, HTTPResponder) -> Void
 
-    private struct State {
-        var connections: [Int32: Bool] = [:]  // fd → busy (mid-request or responding)
-        var stopping = false
+    /// What the server has done so far (for metrics).
+    public struct Stats: Sendable, Hashable {
+        public var open: Int
+        public var accepted: Int
+        public var refused: Int
+        public var timeouts: Int
+        public var slowReaders: Int
     }
 
     /// The bound port (useful when asked for port 0).
     public let port: Int
     public let host: String
-    private let listener: Int32
-    private let limits: HTTPLimits
-    private let handler: Handler
-    private let state = Mutex(State())
-    private let drained = DispatchGroup()
+    private let core: ServerCore
 
     /// Binds and listens on `host:port` (an IPv4 or IPv6 literal; `localhost` means 127.0.0.1).
-    public init(host: String, port: Int, limits: HTTPLimits = HTTPLimits(), handler: @escaping Handler) throws(HTTPServerError) {
-        self.limits = limits
-        self.handler = handler
+    public init(
+        host: String, port: Int, limits: HTTPLimits = HTTPLimits(), loop: EventLoop = .shared, hostNames: [String] = [],
+        alwaysServe: Set<String> = [], handler: @escaping Handler
+    ) throws(HTTPServerError) {
         self.host = host
         let literal = host == "localhost" ? "127.0.0.1" : host
         let (fd, bound) = try HTTPServer.listen(host: literal, port: port)
-        listener = fd
         self.port = bound
+        core = ServerCore(
+            listener: fd, loop: loop, limits: limits, hosts: HostPolicy(listenHost: literal, extraNames: hostNames),
+            alwaysServe: alwaysServe, handler: handler)
     }
 
-    /// Starts accepting on a dedicated thread.
+    /// An async handler: each request runs as a task of its own; if the client goes away first,
+    /// the task is cancelled.
+    public convenience init(
+        host: String, port: Int, limits: HTTPLimits = HTTPLimits(), loop: EventLoop = .shared, hostNames: [String] = [],
+        alwaysServe: Set<String> = [], handler: @escaping @Sendable (HTTPRequest) async -> HTTPResponse
+    ) throws(HTTPServerError) {
+        try self.init(host: host, port: port, limits: limits, loop: loop, hostNames: hostNames, alwaysServe: alwaysServe) {
+            request, responder in
+            let task = Task { responder.respond(await handler(request)) }
+            responder.onCancel { task.cancel() }
+        }
+    }
+
+    /// Starts accepting (on the loop thread).
     public func start() {
-        let thread = Thread { [self] in
-            omni_name_thread("omni-http")
-            acceptLoop()
-        }
-        thread.start()
+        let core = core
+        core.loop.execute { core.start() }
     }
 
-    /// Stops accepting, lets requests in progress finish (at most `grace`), closes the rest.
+    /// Stops accepting, lets answers in progress finish (at most `grace`; streams are closed at
+    /// once), then closes what is left.
     public func stop(grace: Duration = .seconds(5)) async {
-        let idle: [Int32] = state.withLock { state in
-            state.stopping = true
-            return state.connections.filter { !$0.value }.map(\.key)
-        }
-        // shutdown() wakes the blocked accept(2) and the idle connections' recv(2).
-        Glibc.shutdown(listener, Int32(SHUT_RDWR))
-        for fd in idle { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
-        let group = drained
-        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
+        let core = core
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread {
-                _ = group.wait(timeout: .now() + seconds)
-                continuation.resume()
-            }
+            core.loop.execute { core.stop(forceAfter: grace) { continuation.resume() } }
         }
-        let left = state.withLock { Array($0.connections.keys) }
-        for fd in left { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
-    private func acceptLoop() {
-        while true {
-            // accept4 is not in Swift's Glibc module; the close-on-exec flag is set right after.
-            // A fork in between is harmless: the spawn shim closes every descriptor above 2.
-            let fd = accept(listener, nil, nil)
-            if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-            if fd < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                if state.withLock({ $0.stopping }) { break }
-                if errno == EMFILE || errno == ENFILE {
-                    // Out of descriptors: back off instead of spinning.
-                    usleep(50_000)
-                    continue
-                }
-                continue
-            }
-            let admitted = state.withLock { state -> Bool in
-                guard !state.stopping, state.connections.count < limits.connections else { return false }
-                state.connections[fd] = false
-                return true
-            }
-            guard admitted else {
-                let busy = HTTPResponse.text(503, "too many connections\n")
-                _ = HTTPConnection.writeAll(fd, busy.head(keepAlive: false) + bodyBytes(busy))
-                close(fd)
-                continue
-            }
-            drained.enter()
-            // A thread of its own, not a GCD worker: the connection blocks in recv(2), and GCD
-            // adds workers beyond its pool only about once a second when all are blocked.
-            Thread.detachNewThread { [self] in
-                omni_name_thread("omni-http-conn")
-                HTTPConnection(fd: fd, limits: limits, handler: handler) { busy in
-                    self.state.withLock { state in
-                        state.connections[fd] = busy
-                        return !state.stopping || busy
-                    }
-                }.serve()
-                state.withLock { _ = $0.connections.removeValue(forKey: fd) }
-                close(fd)
-                drained.leave()
-            }
-        }
-        close(listener)
+    public var stats: Stats {
+        Stats(
+            open: core.counters.accepted.load(ordering: .relaxed) - closedCount, accepted: core.counters.accepted.load(ordering: .relaxed),
+            refused: core.counters.refused.load(ordering: .relaxed), timeouts: core.counters.timeouts.load(ordering: .relaxed),
+            slowReaders: core.counters.slowReaders.load(ordering: .relaxed))
     }
 
-    private func bodyBytes(_ response: HTTPResponse) -> [UInt8] {
-        if case .bytes(let bytes) = response.body { return bytes }
-        return []
-    }
+    private var closedCount: Int { core.counters.closed.load(ordering: .relaxed) }
 
     private static func listen(host: String, port: Int) throws(HTTPServerError) -> (Int32, Int) {
         var v4 = in_addr()
@@ -133,7 +100,8 @@ public final class HTTPServer: Sendable {
             throw HTTPServerError(description: "listen address \(host) is not an IP address")
         }
         guard (0...65535).contains(port) else { throw HTTPServerError(description: "port \(port) is out of range") }
-        let fd = socket(isV4 ? AF_INET : AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+        let fd = socket(isV4 ? AF_INET : AF_INET6, type, 0)
         guard fd >= 0 else { throw HTTPServerError(description: "socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -151,7 +119,9 @@ public final class HTTPServer: Sendable {
             address.sin6_addr = v6
             result = bind(fd, address)
         }
-        guard result == 0, Glibc.listen(fd, 128) == 0 else {
+        // A deep backlog: thousands of clients may connect in the same instant, and the loop
+        // accepts them in batches.
+        guard result == 0, Glibc.listen(fd, 4096) == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
             throw HTTPServerError(description: "cannot listen on \(host):\(port): \(reason)")

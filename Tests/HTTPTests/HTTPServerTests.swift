@@ -11,7 +11,7 @@ import Testing
 struct RawClient {
     let fd: Int32
 
-    init(port: Int) throws {
+    init(port: Int, receiveTimeout: Int = 10) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -21,12 +21,17 @@ struct RawClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         if result != 0 { throw POSIXError(.ECONNREFUSED) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: receiveTimeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     func send(_ text: String) {
-        _ = Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        send(Array(text.utf8))
+    }
+
+    @discardableResult
+    func send(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
     /// Reads until the server closes (or 10 s pass), or until `until` appears.
@@ -56,21 +61,27 @@ final class Started: Sendable {
 }
 
 @Suite(.timeLimit(.minutes(1))) struct HTTPServerTests {
-    private func server(_ limits: HTTPLimits = HTTPLimits(), started: Started = Started()) throws -> HTTPServer {
-        let server = try HTTPServer(host: "127.0.0.1", port: 0, limits: limits) { request in
+    /// A server whose handler answers at once on the loop thread, except `/slow` (later, from a
+    /// task) and `/stream` (two events, then the end).
+    private func server(_ limits: HTTPLimits = HTTPLimits(), started: Started = Started(), alwaysServe: Set<String> = [])
+        throws -> HTTPServer
+    {
+        let server = try HTTPServer(host: "127.0.0.1", port: 0, limits: limits, alwaysServe: alwaysServe) { request, responder in
             switch request.path {
             case "/stream":
-                let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
-                continuation.yield(Array("data: one\n\n".utf8))
-                continuation.yield(Array("data: two\n\n".utf8))
-                continuation.finish()
-                return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream")], body: .stream(stream))
+                let stream = HTTPStream()
+                stream.write(Array("data: one\n\n".utf8))
+                stream.write(Array("data: two\n\n".utf8))
+                stream.finish()
+                responder.respond(.eventStream(stream))
             case "/slow":
                 started.flag.withLock { $0 = true }
-                try? await Task.sleep(for: .milliseconds(300))
-                return .text(200, "slow\n")
+                Task {
+                    try? await Task.sleep(for: .milliseconds(300))
+                    responder.respond(.text(200, "slow\n"))
+                }
             default:
-                return .text(200, "\(request.method) \(request.path) \(request.body.count)\n")
+                responder.respond(.text(200, "\(request.method) \(request.path) \(request.body.count)\n"))
             }
         }
         server.start()
@@ -82,8 +93,8 @@ final class Started: Sendable {
         let client = try RawClient(port: server.port)
         defer { client.close() }
         client.send(
-            "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.1\r\nConnection: close\r\n\r\n"
-        )
+            "GET /a HTTP/1.1\r\nHost: x.localhost\r\n\r\nPOST /b HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc"
+                + "GET /c HTTP/1.1\r\nHost: 127.0.0.1:80\r\nConnection: close\r\n\r\n")
         let text = await client.read()
         let bodies = text.components(separatedBy: "\r\n\r\n").dropFirst().map { $0.prefix { $0 != "\n" } }
         #expect(bodies.map(String.init) == ["GET /a 0", "POST /b 3", "GET /c 0"])
@@ -92,12 +103,25 @@ final class Started: Sendable {
         await server.stop()
     }
 
+    /// Answers go out in request order even when a later request is answered first.
+    @Test func aSlowAnswerHoldsBackTheLaterOnes() async throws {
+        let server = try server()
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        client.send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\nGET /fast HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        let text = await client.read()
+        let slow = try #require(text.range(of: "slow\n"))
+        let fast = try #require(text.range(of: "GET /fast 0"))
+        #expect(slow.lowerBound < fast.lowerBound)
+        await server.stop()
+    }
+
     /// HEAD gets the headers only; the next response on the connection must start clean.
     @Test func headHasNoBody() async throws {
         let server = try server()
         let client = try RawClient(port: server.port)
         defer { client.close() }
-        client.send("HEAD /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\nConnection: close\r\n\r\n")
+        client.send("HEAD /a HTTP/1.1\r\nHost: localhost\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         let text = await client.read()
         #expect(text.components(separatedBy: "HTTP/1.1 200 OK").count == 3)
         #expect(text.hasSuffix("\r\n\r\nGET /b 0\n"))
@@ -105,41 +129,164 @@ final class Started: Sendable {
         await server.stop()
     }
 
+    @Test func http10ClosesUnlessAskedAndNeverWithTransferEncoding() async throws {
+        let server = try server()
+        let plain = try RawClient(port: server.port)
+        defer { plain.close() }
+        plain.send("GET /a HTTP/1.0\r\n\r\n")
+        #expect(await plain.read().contains("Connection: close"))
+        let chunked = try RawClient(port: server.port)
+        defer { chunked.close() }
+        chunked.send("POST /a HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n")
+        let text = await chunked.read()
+        #expect(text.contains("POST /a 1"))
+        #expect(text.contains("Connection: close"))
+        await server.stop()
+    }
+
     @Test func answersMalformedInputWith4xxAndCloses() async throws {
-        let server = try server(HTTPLimits(body: 10))
+        let server = try server(HTTPLimits(headerCount: 4, body: 10))
         for (request, status) in [
-            ("GET / HTTP/1.1\nHost: x\n\n", "400 Bad Request"), ("POST / HTTP/1.1\r\nContent-Length: 99\r\n\r\n", "413 Content Too Large"),
+            ("GET / HTTP/1.1\nHost: x\n\n", "400 Bad Request"),
+            ("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99\r\n\r\n", "413 Content Too Large"),
             ("BREW / HTCPCP/1.0\r\n\r\n", "400 Bad Request"), ("GET / HTTP/3.0\r\n\r\n", "505 HTTP Version Not Supported"),
+            ("GET / HTTP/1.1\r\n\r\n", "400 Bad Request"),
+            ("GET / HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\n\r\n", "400 Bad Request"),
+            ("GET / HTTP/1.1\r\nHost: attacker.example\r\n\r\n", "421 Misdirected Request"),
+            ("GET /" + String(repeating: "a", count: 9000) + " HTTP/1.1\r\n\r\n", "414 URI Too Long"),
+            ("GET / HTTP/1.1\r\nHost: localhost\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", "431 Request Header Fields Too Large"),
+            (
+                "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n",
+                "431 Request Header Fields Too Large"
+            ),
+            ("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "400 Bad Request"),
+            ("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", "400 Bad Request"),
         ] {
             let client = try RawClient(port: server.port)
             client.send(request)
             let text = await client.read()
-            #expect(text.hasPrefix("HTTP/1.1 \(status)\r\n"), "\(request)")
+            #expect(text.hasPrefix("HTTP/1.1 \(status)\r\n"), "\(request.prefix(60))")
             #expect(text.contains("Connection: close"))
             client.close()
         }
         await server.stop()
     }
 
+    /// 1 MiB of empty lines is refused once the empty lines pass the request-line limit, not
+    /// parsed line by line to the end (the old parser did quadratic work on this).
+    @Test func aFloodOfEmptyLinesIsRefusedAtTheLimit() async throws {
+        let server = try server()
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        client.send([UInt8](repeating: 0, count: 0) + Array(String(repeating: "\r\n", count: 1 << 19).utf8))
+        #expect(await client.read().hasPrefix("HTTP/1.1 400 Bad Request"))
+        await server.stop()
+    }
+
     /// A client that starts a request and trickles it must not hold the connection forever.
-    @Test func aRequestThatTakesTooLongGets408() async throws {
-        let server = try server(HTTPLimits(readTimeout: .milliseconds(300)))
+    @Test func aHeadThatTakesTooLongGets408() async throws {
+        let server = try server(HTTPLimits(headTimeout: .milliseconds(300)))
         let client = try RawClient(port: server.port)
         defer { client.close() }
         client.send("GET / HTTP/1.1\r\nHost")
         #expect(await client.read().hasPrefix("HTTP/1.1 408 Request Timeout"))
+        #expect(server.stats.timeouts == 1)
         await server.stop()
     }
 
-    @Test func connectionsBeyondTheLimitGet503() async throws {
-        let server = try server(HTTPLimits(connections: 1))
+    /// One byte a second keeps the connection busy, but not past the head deadline.
+    @Test func aTrickleIsDroppedAtTheHeadDeadline() async throws {
+        let server = try server(HTTPLimits(headTimeout: .milliseconds(400)))
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        let reply = Task { await client.read() }
+        for byte in "GET / HTTP/1.1\r\n".utf8 {
+            guard client.send([byte]) > 0 else { break }
+            try await Task.sleep(for: .milliseconds(100))
+            if server.stats.timeouts > 0 { break }
+        }
+        #expect(await reply.value.hasPrefix("HTTP/1.1 408"))
+    }
+
+    @Test func aBodyThatTakesTooLongGets408() async throws {
+        let server = try server(HTTPLimits(bodyTimeout: .milliseconds(300)))
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        client.send("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nabc")
+        #expect(await client.read().hasPrefix("HTTP/1.1 408 Request Timeout"))
+        await server.stop()
+    }
+
+    /// A connection that never sends a byte is closed at the head deadline, silently (there is
+    /// no request to answer); the idle deadline applies only after a first request.
+    @Test func aSilentConnectionIsClosedAtTheHeadDeadline() async throws {
+        let server = try server(HTTPLimits(headTimeout: .milliseconds(200), idleTimeout: .seconds(30)))
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        #expect(await client.read() == "")
+        await server.stop()
+    }
+
+    @Test func anIdleKeepAliveConnectionIsClosedAtTheIdleDeadline() async throws {
+        let server = try server(HTTPLimits(headTimeout: .seconds(30), idleTimeout: .milliseconds(200)))
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        client.send("GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        let text = await client.read()
+        #expect(text.hasSuffix("GET /a 0\n"))
+    }
+
+    /// Each pipelined request has its own head deadline: the second one's clock starts when it
+    /// starts, not with the first.
+    @Test func aPipelinedRequestGetsItsOwnDeadline() async throws {
+        let server = try server(HTTPLimits(headTimeout: .milliseconds(500)))
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        client.send("GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        _ = await client.read(until: "GET /a 0\n")
+        try await Task.sleep(for: .milliseconds(350))
+        client.send("GET /b HTTP/1.1\r\nHost: local")
+        try await Task.sleep(for: .milliseconds(250))
+        client.send("host\r\nConnection: close\r\n\r\n")
+        #expect(await client.read().hasSuffix("GET /b 0\n"))
+        await server.stop()
+    }
+
+    @Test func connectionsBeyondTheCapsGet503ButProbesAreAnswered() async throws {
+        let server = try server(HTTPLimits(connections: 1, reserve: 1), alwaysServe: ["/healthz"])
         let first = try RawClient(port: server.port)
         defer { first.close() }
-        first.send("GET /a HTTP/1.1\r\n\r\n")
+        first.send("GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n")
         _ = await first.read(until: "GET /a")
-        let second = try RawClient(port: server.port)
-        defer { second.close() }
-        #expect(await second.read().hasPrefix("HTTP/1.1 503 Service Unavailable"))
+        // Over the cap, in the reserve: a probe is answered, anything else is 503.
+        let probe = try RawClient(port: server.port)
+        probe.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        let probed = await probe.read()
+        #expect(probed.hasPrefix("HTTP/1.1 200 OK") && probed.contains("Connection: close"))
+        probe.close()
+        let other = try RawClient(port: server.port)
+        other.send("GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        #expect(await other.read().hasPrefix("HTTP/1.1 503 Service Unavailable"))
+        other.close()
+        // The reserve is full while `holder` sits in it: the next one is refused at once.
+        let holder = try RawClient(port: server.port)
+        defer { holder.close() }
+        try await waitUntil { server.stats.accepted >= 4 }
+        let refused = try RawClient(port: server.port)
+        defer { refused.close() }
+        #expect(await refused.read().hasPrefix("HTTP/1.1 503 Service Unavailable"))
+        #expect(server.stats.refused >= 2)
+        await server.stop()
+    }
+
+    @Test func thePerPeerCapCountsOnePeersConnections() async throws {
+        let server = try server(HTTPLimits(connectionsPerPeer: 2, reserve: 0))
+        let clients = try (0..<2).map { _ in try RawClient(port: server.port) }
+        defer { for client in clients { client.close() } }
+        try await waitUntil { server.stats.open == 2 }
+        let third = try RawClient(port: server.port)
+        defer { third.close() }
+        #expect(await third.read().hasPrefix("HTTP/1.1 503"))
         await server.stop()
     }
 
@@ -147,10 +294,12 @@ final class Started: Sendable {
         let server = try server()
         let client = try RawClient(port: server.port)
         defer { client.close() }
-        client.send("GET /stream HTTP/1.1\r\nConnection: close\r\n\r\n")
+        client.send("GET /stream HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         let text = await client.read()
         #expect(text.contains("Transfer-Encoding: chunked\r\n"))
-        #expect(text.hasSuffix("b\r\ndata: one\n\n\r\nb\r\ndata: two\n\n\r\n0\r\n\r\n"))
+        #expect(text.contains("Content-Type: text/event-stream\r\n"))
+        // Written before the answer was sent: both events go out as one chunk.
+        #expect(text.hasSuffix("16\r\ndata: one\n\ndata: two\n\n\r\n0\r\n\r\n"))
         await server.stop()
     }
 
@@ -158,7 +307,10 @@ final class Started: Sendable {
         let server = try server()
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments = ["-sS", "--max-time", "10", "-d", "xyz", "http://127.0.0.1:\(server.port)/hello"]
+        curl.arguments = [
+            "-sS", "--max-time", "10", "-d", "xyz", "http://127.0.0.1:\(server.port)/hello", "-H", "Transfer-Encoding: chunked",
+            "http://localhost:\(server.port)/again",
+        ]
         let out = Pipe()
         curl.standardOutput = out
         try curl.run()
@@ -166,7 +318,7 @@ final class Started: Sendable {
             Thread.detachNewThread { continuation.resume(returning: out.fileHandleForReading.readDataToEndOfFile()) }
         }
         curl.waitUntilExit()
-        #expect(String(decoding: data, as: UTF8.self) == "POST /hello 3\n")
+        #expect(String(decoding: data, as: UTF8.self) == "POST /hello 3\nPOST /again 3\n")
         await server.stop()
     }
 
@@ -175,17 +327,30 @@ final class Started: Sendable {
         let server = try server(started: started)
         let client = try RawClient(port: server.port)
         defer { client.close() }
-        client.send("GET /slow HTTP/1.1\r\n\r\n")
+        client.send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
         // Stop only once the request is in progress on the server.
-        while !started.flag.withLock({ $0 }) { await Task.yield() }
+        try await waitUntil { started.flag.withLock { $0 } }
         async let response = client.read()
         await server.stop(grace: .seconds(5))
-        #expect(await response.contains("slow"))
+        let text = await response
+        #expect(text.contains("slow"))
+        #expect(text.contains("Connection: close"))
     }
 
     @Test func refusesANonIPListenAddress() {
         #expect(throws: HTTPServerError(description: "listen address example.com is not an IP address")) {
-            try HTTPServer(host: "example.com", port: 0) { _ in .text(200, "") }
+            try HTTPServer(host: "example.com", port: 0) { (_: HTTPRequest) in .text(200, "") }
         }
     }
+}
+
+/// Polls `condition` every 10 ms for up to 10 s (state that only a loop thread changes, with no
+/// event to wait on); fails the test if it never holds.
+func waitUntil(_ condition: () -> Bool) async throws {
+    for _ in 0..<1000 {
+        if condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("condition never held")
+    throw CancellationError()
 }

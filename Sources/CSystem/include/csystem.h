@@ -98,4 +98,16 @@ int omni_set_nonblocking_cloexec(int fd);
 /// pipe2(O_CLOEXEC): both ends close-on-exec, so no other child inherits them.
 int omni_pipe_cloexec(int fds[2]);
 
+/// accept4(SOCK_NONBLOCK | SOCK_CLOEXEC) with TCP_NODELAY set; the peer's address goes to
+/// `address` (4 bytes for AF_INET, 16 for AF_INET6) and its family to `*family`. -1 and errno
+/// as accept(2).
+int omni_accept(int listener, unsigned char address[16], int *family);
+
+/// Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the soft limit now in force
+/// (or -1). Thousands of client connections need more than the usual 1,024 descriptors.
+long long omni_raise_nofile_limit(void);
+
+/// CLOCK_MONOTONIC in nanoseconds: cheap, for deadlines on an event loop.
+long long omni_monotonic_ns(void);
+
 #endif

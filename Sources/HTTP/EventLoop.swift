@@ -1,0 +1,180 @@
+import CSystem
+import Foundation
+import Glibc
+import Synchronization
+
+/// Something the loop calls when its descriptor is ready (`EPOLLIN`, `EPOLLOUT`, `EPOLLHUP`…).
+/// Called on the loop thread only, one event at a time.
+protocol EventLoopHandler: AnyObject {
+    func handle(events: UInt32)
+}
+
+/// One thread, one epoll set: every HTTP connection (server and client side), every timer of
+/// theirs, and work handed over from other threads.
+///
+/// - Important: `register`, `modify`, `deregister` and `schedule` may be called on the loop
+///   thread only (inside a handler, a timer or an `execute` block). Any thread may call
+///   `execute`, which runs its block on the loop thread in the order given.
+///
+/// Timers are a binary heap of deadlines read by `epoll_wait`'s timeout (millisecond
+/// resolution, always rounded up so nothing fires early); cancelled timers are dropped lazily
+/// when they reach the top. Work from other threads is a locked queue plus an eventfd that is
+/// written only when the queue goes from empty to non-empty, so a burst costs one wake-up.
+public final class EventLoop: Sendable {
+    /// The loop every server and client shares unless given another (tests make their own).
+    public static let shared = EventLoop(name: "omni-http")
+
+    private struct Queue {
+        var tasks: [@Sendable () -> Void] = []
+    }
+
+    private let epoll: Int32
+    private let wakeFD: Int32
+    private let queue = Mutex(Queue())
+    private let threadID = Atomic<UInt>(0)
+    // Touched on the loop thread only (see the class contract); the box makes that explicit.
+    private let confined: LoopConfined
+
+    public init(name: String) {
+        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        // Without these there is no HTTP at all; better to stop at start than to serve nothing.
+        precondition(epoll >= 0 && wakeFD >= 0, "epoll/eventfd unavailable: errno \(errno)")
+        confined = LoopConfined()
+        _ = omni_epoll_set(epoll, wakeFD, UInt32(EPOLLIN.rawValue), EventLoop.wakeToken, 0)
+        let thread = Thread { [self] in
+            omni_name_thread(name)
+            threadID.store(UInt(pthread_self()), ordering: .releasing)
+            run()
+        }
+        thread.start()
+    }
+
+    /// Whether the caller is on this loop's thread.
+    public var inLoop: Bool { threadID.load(ordering: .acquiring) == UInt(pthread_self()) }
+
+    /// Runs `task` on the loop thread, after the tasks handed over before it.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        let wasEmpty = queue.withLock { queue in
+            queue.tasks.append(task)
+            return queue.tasks.count == 1
+        }
+        if wasEmpty {
+            var one: UInt64 = 1
+            _ = write(wakeFD, &one, 8)
+        }
+    }
+
+    /// Nanoseconds on the monotonic clock, as timers and deadlines use them.
+    public static func now() -> UInt64 { UInt64(omni_monotonic_ns()) }
+
+    // MARK: Loop-thread API
+
+    func register(fd: Int32, events: UInt32, handler: some EventLoopHandler) -> UInt64 {
+        let token = confined.nextToken
+        confined.nextToken += 1
+        confined.handlers[token] = handler
+        _ = omni_epoll_set(epoll, fd, events, token, 0)
+        return token
+    }
+
+    func modify(fd: Int32, events: UInt32, token: UInt64) {
+        _ = omni_epoll_set(epoll, fd, events, token, 1)
+    }
+
+    /// Stops watching `fd` (the caller closes it); events already fetched for the token are
+    /// dropped, so a reused descriptor number is never taken for the old one.
+    func deregister(fd: Int32, token: UInt64) {
+        epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil)
+        confined.handlers.removeValue(forKey: token)
+    }
+
+    /// Calls `fire` on the loop at `deadline` (monotonic nanoseconds) unless cancelled first.
+    @discardableResult
+    func schedule(at deadline: UInt64, _ fire: @escaping () -> Void) -> TimerID {
+        let id = TimerID(raw: confined.nextTimer)
+        confined.nextTimer += 1
+        confined.timers.push(TimerEntry(deadline: deadline, id: id.raw))
+        confined.timerActions[id.raw] = fire
+        return id
+    }
+
+    func cancel(_ timer: TimerID) {
+        confined.timerActions.removeValue(forKey: timer.raw)
+    }
+
+    /// Timers still pending (cancelled ones are not counted).
+    var pendingTimers: Int { confined.timerActions.count }
+
+    // MARK: The loop
+
+    private static let wakeToken: UInt64 = 0
+
+    private func run() {
+        var tokens = [UInt64](repeating: 0, count: 256)
+        var events = [UInt32](repeating: 0, count: 256)
+        while true {
+            let count = omni_epoll_wait(epoll, &tokens, &events, 256, timeoutMilliseconds())
+            if count > 0 {
+                for index in 0..<Int(count) {
+                    if tokens[index] == EventLoop.wakeToken {
+                        var counter: UInt64 = 0
+                        _ = read(wakeFD, &counter, 8)
+                        continue
+                    }
+                    confined.handlers[tokens[index]]?.handle(events: events[index])
+                }
+            }
+            runTasks()
+            fireTimers()
+        }
+    }
+
+    private func runTasks() {
+        let tasks = queue.withLock { queue in
+            defer { queue.tasks.removeAll(keepingCapacity: true) }
+            return queue.tasks
+        }
+        for task in tasks { task() }
+    }
+
+    private func fireTimers() {
+        let now = EventLoop.now()
+        while let top = confined.timers.peek, top.deadline <= now {
+            confined.timers.pop()
+            if let action = confined.timerActions.removeValue(forKey: top.id) { action() }
+        }
+    }
+
+    /// Until the earliest live timer, rounded up to whole milliseconds; -1 without timers.
+    private func timeoutMilliseconds() -> Int32 {
+        while let top = confined.timers.peek, confined.timerActions[top.id] == nil { confined.timers.pop() }
+        guard let top = confined.timers.peek else { return -1 }
+        let now = EventLoop.now()
+        guard top.deadline > now else { return 0 }
+        return Int32(min((top.deadline - now + 999_999) / 1_000_000, 60_000))
+    }
+}
+
+/// A timer handed out by `EventLoop.schedule`, for `cancel`.
+struct TimerID: Hashable {
+    let raw: UInt64
+}
+
+struct TimerEntry: Comparable {
+    var deadline: UInt64
+    var id: UInt64
+
+    static func < (lhs: TimerEntry, rhs: TimerEntry) -> Bool {
+        (lhs.deadline, lhs.id) < (rhs.deadline, rhs.id)
+    }
+}
+
+/// The loop's own state, used on the loop thread only.
+private final class LoopConfined: @unchecked Sendable {
+    var handlers: [UInt64: any EventLoopHandler] = [:]
+    var nextToken: UInt64 = 1
+    var timers = MinHeap<TimerEntry>()
+    var timerActions: [UInt64: () -> Void] = [:]
+    var nextTimer: UInt64 = 1
+}

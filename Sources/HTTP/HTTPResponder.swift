@@ -1,0 +1,54 @@
+import Synchronization
+
+/// How a handler answers one request: now, or later from any thread.
+///
+/// - Important: The first `respond` wins; later ones are ignored. Responses on one connection
+///   are sent in the order their requests arrived, whatever order the handlers finish in.
+///   `onCancel` callbacks run once if the connection closes before this request's response was
+///   sent (the client went away, a deadline passed, the server stopped): a handler doing slow
+///   work for the request (a call to an MCP server, say) uses it to abandon that work.
+public final class HTTPResponder: Sendable {
+    private struct State {
+        var responded = false
+        var cancelled = false
+        var onCancel: [@Sendable () -> Void] = []
+    }
+
+    private let deliver: @Sendable (HTTPResponse) -> Void
+    private let state = Mutex(State())
+
+    init(deliver: @escaping @Sendable (HTTPResponse) -> Void) {
+        self.deliver = deliver
+    }
+
+    public func respond(_ response: HTTPResponse) {
+        let first = state.withLock { state in
+            defer { state.responded = true }
+            return !state.responded && !state.cancelled
+        }
+        if first { deliver(response) }
+    }
+
+    /// Whether the request was abandoned (its connection closed before the response was sent).
+    public var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    public func onCancel(_ callback: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            if state.cancelled { return true }
+            state.onCancel.append(callback)
+            return false
+        }
+        if now { callback() }
+    }
+
+    /// Called by the connection when it closes with this request unanswered.
+    func cancel() {
+        let callbacks = state.withLock { state -> [@Sendable () -> Void] in
+            guard !state.cancelled else { return [] }
+            state.cancelled = true
+            defer { state.onCancel = [] }
+            return state.onCancel
+        }
+        for callback in callbacks { callback() }
+    }
+}

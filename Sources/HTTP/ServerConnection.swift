@@ -1,0 +1,480 @@
+import CSystem
+import Glibc
+
+/// One accepted client connection, driven by the event loop: reads and parses requests, hands
+/// each to the server's handler, and sends the answers in request order.
+///
+/// Confined to the loop thread (every method runs there; other threads reach it only through
+/// `EventLoop.execute`), which is why it can be `@unchecked Sendable`.
+///
+/// Deadlines, one per phase (`HTTPLimits`): before the first byte of a request and while its
+/// head arrives, `headTimeout` (from accepting, or from the request's first byte); the body,
+/// `bodyTimeout` from the end of the head; between requests, `idleTimeout`; unsent response
+/// bytes, `sendTimeout` from when they started waiting. A missed head or body deadline answers
+/// 408 (when nothing else is pending) and closes; a missed idle or send deadline just closes.
+final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Sendable {
+    /// One request awaiting or sending its answer.
+    private struct Slot {
+        var sequence: UInt64
+        var isHead: Bool
+        var keepAlive: Bool
+        var chunked: Bool
+        var responder: HTTPResponder?
+        var response: HTTPResponse?
+    }
+
+    let fd: Int32
+    let peer: PeerAddress
+    /// Admitted beyond the caps: only the server's always-served paths are answered.
+    let restricted: Bool
+    private unowned let server: ServerCore
+    private var token: UInt64 = 0
+    private var parser: HTTPRequestParser
+    private var slots: [Slot] = []
+    private var slotHead = 0
+    private var nextSequence: UInt64 = 0
+    private var output: [UInt8] = []
+    private var outputCursor = 0
+    private var reading = true
+    private var writing = false
+    /// The events epoll currently watches for this socket.
+    private var watching: UInt32 = 0
+    /// The client closed its side: answer what it sent, then close.
+    private var peerClosed = false
+    /// After an error answer: our side is shut, and what the client still sends is read and
+    /// discarded for a moment, so that closing does not reset the connection (a reset can make
+    /// the client lose the error answer it has not read yet).
+    private var lingering = false
+    private var unreadInput = false
+    private var closeWhenSent = false
+    private(set) var closed = false
+    private var streaming: HTTPStream?
+    private var streamChunked = true
+    private var served = 0
+
+    // Deadline bookkeeping, in monotonic nanoseconds.
+    private var phase = HTTPRequestParser.Phase.idle
+    private var phaseSince: UInt64
+    private var sendingSince: UInt64 = 0
+    private var lastWrite: UInt64 = 0
+    private var timer: (deadline: UInt64, id: TimerID)?
+
+    init(fd: Int32, peer: PeerAddress, restricted: Bool, server: ServerCore, now: UInt64) {
+        self.fd = fd
+        self.peer = peer
+        self.restricted = restricted
+        self.server = server
+        parser = HTTPRequestParser(limits: server.limits)
+        phaseSince = now
+    }
+
+    func start() {
+        watching = events
+        token = server.loop.register(fd: fd, events: watching, handler: self)
+        settle()
+    }
+
+    /// Whether nothing is in progress: no request partly read, none unanswered, nothing unsent.
+    var isIdle: Bool { parser.phase == .idle && pendingSlots == 0 && outputCursor == output.count }
+
+    private var pendingSlots: Int { slots.count - slotHead }
+
+    private var events: UInt32 {
+        // Not reading means not watching for input at all (level-triggered epoll would report a
+        // half-closed peer again and again); a reset still arrives as EPOLLHUP/EPOLLERR.
+        var mask: UInt32 = 0
+        if reading { mask |= UInt32(EPOLLIN.rawValue | EPOLLRDHUP.rawValue) }
+        if writing { mask |= UInt32(EPOLLOUT.rawValue) }
+        return mask
+    }
+
+    // MARK: Events
+
+    func handle(events: UInt32) {
+        if events & UInt32(EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0, !reading || events & UInt32(EPOLLIN.rawValue) == 0 {
+            close()
+            return
+        }
+        if events & UInt32(EPOLLOUT.rawValue) != 0 { flush() }
+        if !closed, reading, events & UInt32(EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 {
+            readAvailable()
+        }
+        settle()
+    }
+
+    private func readAvailable() {
+        if lingering {
+            discardInput()
+            return
+        }
+        var received: [HTTPRequest] = []
+        var failure: HTTPParseError?
+        // A few reads per wake-up at most, so one fast client cannot starve the others.
+        for _ in 0..<4 where reading {
+            let count = server.scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0, errno == EINTR { continue }
+            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { break }
+            guard count > 0 else {
+                // The peer closed its side. Answers ready at once still go out, but requests
+                // still in progress are cancelled (as Go's server does): a client that half-closes
+                // and waits is rare, one that left is not, and its work must stop.
+                reading = false
+                peerClosed = true
+                break
+            }
+            do {
+                try server.scratch.withUnsafeBufferPointer { buffer throws(HTTPParseError) in
+                    try parser.feed(UnsafeBufferPointer(rebasing: buffer[0..<count])) { received.append($0) }
+                }
+            } catch {
+                failure = error
+                break
+            }
+            if pendingSlots + received.count >= server.limits.pipelineDepth { break }
+            if count < server.scratch.count { break }
+        }
+        let now = EventLoop.now()
+        let newPhase = parser.phase
+        if newPhase != phase {
+            phase = newPhase
+            phaseSince = now
+        }
+        for request in received where !closed && !closeWhenSent { dispatch(request) }
+        if let failure, !closed {
+            reading = false
+            unreadInput = true
+            enqueueFinal(HTTPResponse.text(failure.status, "\(failure.message)\n"))
+        }
+        if !closed, pendingSlots >= server.limits.pipelineDepth { reading = false }
+        if !closed, peerClosed, pendingSlots > 0 || streaming != nil { close() }
+    }
+
+    private func dispatch(_ request: HTTPRequest) {
+        served += 1
+        let keepAlive = request.keepAlive && !restricted && !server.stopping && !peerClosed
+        let sequence = nextSequence
+        nextSequence += 1
+        if !keepAlive { reading = false }
+        if let refusal = server.refusal(for: request, restricted: restricted) {
+            slots.append(Slot(sequence: sequence, isHead: request.method == "HEAD", keepAlive: false, chunked: true, response: refusal))
+            reading = false
+            pump()
+            return
+        }
+        let loop = server.loop
+        let responder = HTTPResponder { [self] response in
+            if loop.inLoop {
+                complete(sequence, response)
+            } else {
+                loop.execute { self.complete(sequence, response) }
+            }
+        }
+        slots.append(
+            Slot(
+                sequence: sequence, isHead: request.method == "HEAD", keepAlive: keepAlive,
+                chunked: request.version != "HTTP/1.0", responder: responder))
+        server.handler(request, responder)
+    }
+
+    /// Queues a last answer (an error) after everything pending, then closes.
+    private func enqueueFinal(_ response: HTTPResponse) {
+        slots.append(Slot(sequence: nextSequence, isHead: false, keepAlive: false, chunked: true, response: response))
+        nextSequence += 1
+        pump()
+    }
+
+    private func complete(_ sequence: UInt64, _ response: HTTPResponse) {
+        guard !closed, let index = slots[slotHead...].firstIndex(where: { $0.sequence == sequence }) else { return }
+        slots[index].response = response
+        slots[index].responder = nil
+        if index == slotHead {
+            pump()
+            settle()
+        }
+    }
+
+    // MARK: Writing
+
+    /// Serialises every answer that is ready at the front, in order, and sends what it can.
+    private func pump() {
+        while !closed, streaming == nil, slotHead < slots.count, let response = slots[slotHead].response {
+            let slot = slots[slotHead]
+            let keepAlive = slot.keepAlive && !server.stopping && !peerClosed
+            if outputCursor == output.count { sendingSince = EventLoop.now() }
+            switch response.body {
+            case .bytes(let bytes):
+                output += response.head(keepAlive: keepAlive)
+                if !slot.isHead { output += bytes }
+                popSlot()
+                if !keepAlive { finishAfterThis() }
+            case .stream(let stream):
+                // HTTP/1.0 has no chunked coding: the stream ends when the connection closes.
+                let chunked = slot.chunked
+                output += response.head(keepAlive: keepAlive && chunked, chunked: chunked)
+                if slot.isHead {
+                    stream.close()
+                    popSlot()
+                    if !keepAlive || !chunked { finishAfterThis() }
+                } else {
+                    streaming = stream
+                    streamChunked = chunked
+                    if !keepAlive || !chunked { reading = false }
+                    stream.attach(self, limit: server.limits.outputBuffer)
+                }
+            }
+        }
+        flush()
+    }
+
+    private func popSlot() {
+        slots[slotHead] = Slot(sequence: 0, isHead: false, keepAlive: false, chunked: false)
+        slotHead += 1
+        if slotHead == slots.count {
+            slots.removeAll(keepingCapacity: true)
+            slotHead = 0
+        } else if slotHead > 64, slotHead * 2 > slots.count {
+            slots.removeSubrange(0..<slotHead)
+            slotHead = 0
+        }
+    }
+
+    /// The answer just queued is the connection's last: stop reading, close once it is sent.
+    private func finishAfterThis() {
+        reading = false
+        closeWhenSent = true
+        for index in slotHead..<slots.count { slots[index].responder?.cancel() }
+        slots.removeAll()
+        slotHead = 0
+    }
+
+    func streamHasData() {
+        if server.loop.inLoop {
+            drainStream()
+        } else {
+            server.loop.execute { self.drainStream() }
+        }
+    }
+
+    private func drainStream() {
+        guard !closed, let stream = streaming else { return }
+        let (bytes, finished, streamClosed, overflowed) = stream.pull()
+        if streamClosed {
+            // Closed mid-body (the producer gave up, or it overflowed): the framing cannot end
+            // cleanly, so neither can the connection.
+            if overflowed { server.dropped(slowReader: true) }
+            close()
+            return
+        }
+        if outputCursor == output.count { sendingSince = EventLoop.now() }
+        if !bytes.isEmpty { appendBody(bytes) }
+        if finished {
+            if streamChunked { output += [0x30, 0x0D, 0x0A, 0x0D, 0x0A] }  // "0\r\n\r\n"
+            streaming = nil
+            let keepAlive = slots[slotHead].keepAlive && streamChunked && !server.stopping && !peerClosed
+            popSlot()
+            if !keepAlive { finishAfterThis() } else if pendingSlots < server.limits.pipelineDepth { reading = !closeWhenSent }
+            pump()
+        } else {
+            flush()
+        }
+        if output.count - outputCursor > server.limits.outputBuffer {
+            // The client does not read: drop it rather than buffer without bound.
+            server.dropped(slowReader: true)
+            close()
+            return
+        }
+        settle()
+    }
+
+    private func appendBody(_ bytes: [UInt8]) {
+        if streamChunked {
+            output += Array(String(bytes.count, radix: 16).utf8)
+            output += [0x0D, 0x0A]
+            output += bytes
+            output += [0x0D, 0x0A]
+        } else {
+            output += bytes
+        }
+    }
+
+    private func flush() {
+        while outputCursor < output.count {
+            let sent = output.withUnsafeBytes { bytes in
+                send(fd, bytes.baseAddress.map { $0 + outputCursor }, output.count - outputCursor, Int32(MSG_NOSIGNAL))
+            }
+            if sent < 0, errno == EINTR { continue }
+            if sent < 0, errno == EAGAIN || errno == EWOULDBLOCK { break }
+            guard sent > 0 else {
+                close()
+                return
+            }
+            outputCursor += sent
+            lastWrite = EventLoop.now()
+        }
+        if outputCursor == output.count {
+            output.removeAll(keepingCapacity: output.capacity <= 65536)
+            outputCursor = 0
+            writing = false
+            if closeWhenSent, !lingering {
+                if unreadInput || parser.buffered > 0 || parser.phase != .idle {
+                    startLingering()
+                } else {
+                    close()
+                }
+                return
+            }
+        } else {
+            writing = true
+            if outputCursor > 65536, outputCursor * 2 > output.count {
+                output.removeSubrange(0..<outputCursor)
+                outputCursor = 0
+            }
+        }
+        if !closed, output.count - outputCursor > server.limits.outputBuffer {
+            server.dropped(slowReader: true)
+            close()
+        }
+    }
+
+    private func startLingering() {
+        lingering = true
+        reading = true
+        Glibc.shutdown(fd, Int32(SHUT_WR))
+        phaseSince = EventLoop.now()
+        settle()
+    }
+
+    /// Reads and drops what the client still sends after an error answer, up to a bound.
+    private func discardInput() {
+        for _ in 0..<16 {
+            let count = server.scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0, errno == EINTR { continue }
+            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { return }
+            guard count > 0 else { break }
+        }
+        close()
+    }
+
+    // MARK: Deadlines
+
+    /// The earliest deadline that applies now, and what happens when it passes.
+    private func deadline() -> (at: UInt64, Expiry)? {
+        let limits = server.limits
+        if lingering { return (phaseSince &+ 1_000_000_000, .idle) }
+        var best: (at: UInt64, Expiry)?
+        func consider(_ at: UInt64, _ expiry: Expiry) {
+            if best.map({ at < $0.at }) ?? true { best = (at, expiry) }
+        }
+        if outputCursor < output.count { consider(sendingSince &+ limits.sendTimeout.nanoseconds, .send) }
+        switch parser.phase {
+        case .head: consider(phaseSince &+ limits.headTimeout.nanoseconds, .read)
+        case .body: consider(phaseSince &+ limits.bodyTimeout.nanoseconds, .read)
+        case .idle:
+            if pendingSlots == 0, outputCursor == output.count {
+                // Before a connection's first request the head deadline applies, not the idle
+                // one: an idle socket that never spoke is the cheapest way to hold a slot.
+                let timeout = served == 0 ? limits.headTimeout : limits.idleTimeout
+                consider(max(phaseSince, lastWrite) &+ timeout.nanoseconds, .idle)
+            }
+        }
+        if let stream = streaming, let interval = stream.keepAlive {
+            consider(max(lastWrite, sendingSince) &+ interval.nanoseconds, .keepAlive)
+        }
+        return best
+    }
+
+    private enum Expiry {
+        case read, idle, send, keepAlive
+    }
+
+    /// Brings epoll's interest set and the timer up to date with the connection's state.
+    private func settle() {
+        guard !closed else { return }
+        if peerClosed, pendingSlots == 0, streaming == nil, outputCursor == output.count {
+            close()
+            return
+        }
+        let wanted = events
+        if wanted != watching {
+            watching = wanted
+            server.loop.modify(fd: fd, events: wanted, token: token)
+        }
+        rearm()
+    }
+
+    /// Keeps one loop timer at (or before) the current deadline. A later deadline does not
+    /// re-arm: the earlier timer fires, finds nothing due, and arms for the new one, so a busy
+    /// keep-alive connection costs no timer work per request.
+    private func rearm() {
+        guard let (at, _) = deadline() else { return }
+        if let timer, timer.deadline <= at { return }
+        if let timer { server.loop.cancel(timer.id) }
+        let id = server.loop.schedule(at: at) { [weak self] in self?.timerFired() }
+        timer = (at, id)
+    }
+
+    private func timerFired() {
+        timer = nil
+        guard !closed else { return }
+        let now = EventLoop.now()
+        if let (at, expiry) = deadline(), at <= now {
+            switch expiry {
+            case .keepAlive:
+                appendBody(Array(": keep-alive\n\n".utf8))
+                sendingSince = now
+                lastWrite = now
+                flush()
+            case .read:
+                server.dropped(slowReader: false)
+                if pendingSlots == 0, outputCursor == output.count {
+                    enqueueFinal(HTTPResponse.text(408, "request timeout\n"))
+                    // The 408 has its own send deadline; past it the connection is simply closed.
+                    reading = false
+                    settle()
+                    return
+                }
+                close()
+                return
+            case .idle, .send:
+                if expiry == .send { server.dropped(slowReader: true) }
+                close()
+                return
+            }
+        }
+        settle()
+    }
+
+    // MARK: Closing
+
+    /// Closes at once: unanswered requests are cancelled, a stream being sent is closed.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        if let timer { server.loop.cancel(timer.id) }
+        timer = nil
+        server.loop.deregister(fd: fd, token: token)
+        Glibc.close(fd)
+        let pending = slots[slotHead...].compactMap(\.responder)
+        slots = []
+        slotHead = 0
+        streaming?.close()
+        streaming = nil
+        for responder in pending { responder.cancel() }
+        server.connectionClosed(self)
+    }
+
+    /// Called when the server stops: an idle connection closes now, a busy one after its
+    /// current answers (streams are closed: they would never end by themselves).
+    func stopGracefully() {
+        if let stream = streaming {
+            stream.close()
+            return
+        }
+        if isIdle {
+            close()
+        } else {
+            reading = false
+            settle()
+        }
+    }
+}
