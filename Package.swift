@@ -31,7 +31,7 @@ let package = Package(
         ),
         .target(
             name: "Actual",
-            dependencies: ["Desired", "CSystem"],
+            dependencies: ["Desired", "HTTP", "CSystem"],
             swiftSettings: strict
         ),
         .target(

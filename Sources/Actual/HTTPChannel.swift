@@ -1,5 +1,6 @@
 import Desired
 import Foundation
+import HTTP
 import Synchronization
 
 #if canImport(FoundationNetworking)
@@ -15,7 +16,16 @@ import Synchronization
 /// server issued go on every later request. Bodies and stream lines are bounded by
 /// `maxMessageBytes`; a request that times out has its stream closed (the modern cancellation)
 /// and, on a legacy session, `notifications/cancelled` sent too.
+///
+/// `http://` URLs go through the event loop's `HTTPClient` (pooled keep-alive connections, no
+/// thread or task per request); `https://` through URLSession, which brings TLS.
 public final class HTTPChannel: MCPChannel {
+    /// What carries the POSTs.
+    private enum Transport: Sendable {
+        case loop(HTTPClient, HTTPOrigin, target: String)
+        case session(URLSession)
+    }
+
     private struct State {
         var nextID = 0
         var sessionID: String?
@@ -26,7 +36,7 @@ public final class HTTPChannel: MCPChannel {
     private let url: URL
     private let clock: any MonotonicClock
     private let router: HTTPExchangeRouter
-    private let session: URLSession
+    private let transport: Transport
     private let state = Mutex(State())
 
     public init(
@@ -36,13 +46,21 @@ public final class HTTPChannel: MCPChannel {
         self.url = url
         self.clock = clock
         router = HTTPExchangeRouter(maxMessageBytes: maxMessageBytes, onEvent: onEvent)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = 8
-        configuration.connectionProxyDictionary = [:]
-        session = URLSession(configuration: configuration, delegate: router, delegateQueue: nil)
+        if url.scheme?.lowercased() == "http", let host = url.host {
+            let target = (url.path.isEmpty ? "/" : url.path) + (url.query.map { "?" + $0 } ?? "")
+            let limits = HTTPClientLimits(maxBody: nil)
+            transport = .loop(HTTPClient(limits: limits), HTTPOrigin(host: host, port: url.port ?? 80), target: target)
+        } else {
+            let configuration = URLSessionConfiguration.ephemeral
+            configuration.httpMaximumConnectionsPerHost = 8
+            configuration.connectionProxyDictionary = [:]
+            transport = .session(URLSession(configuration: configuration, delegate: router, delegateQueue: nil))
+        }
     }
 
-    deinit { session.invalidateAndCancel() }
+    deinit {
+        if case .session(let session) = transport { session.invalidateAndCancel() }
+    }
 
     public var protocolErrors: Int { router.protocolErrors }
 
@@ -53,11 +71,9 @@ public final class HTTPChannel: MCPChannel {
         }
         let body = RPCMessage.encodeRequest(id: .int(id), method: method, params: params)
         let exchange = HTTPExchange(expecting: .int(id))
-        let task = session.dataTask(with: request(body: body, method: method, params: params))
-        router.add(task: task, exchange: exchange)
-        task.resume()
+        let cancel = start(exchange, body: body, method: method, params: params, timeout: timeout)
         guard let outcome = await exchange.reply.wait(timeout: timeout, clock: clock) else {
-            task.cancel()
+            cancel()
             if cancellable, state.withLock({ $0.legacyVersion }) != nil {
                 await notify("notifications/cancelled", params: .object([("requestId", .int(id)), ("reason", "timed out")]))
             }
@@ -84,34 +100,67 @@ public final class HTTPChannel: MCPChannel {
     public func notify(_ method: String, params: JSONValue?) async -> Bool {
         let body = RPCMessage.encodeNotification(method: method, params: params)
         let exchange = HTTPExchange(expecting: nil)
-        let task = session.dataTask(with: request(body: body, method: method, params: params))
-        router.add(task: task, exchange: exchange)
-        task.resume()
+        let cancel = start(exchange, body: body, method: method, params: params, timeout: .seconds(10))
         guard let outcome = await exchange.reply.wait(timeout: .seconds(10), clock: clock) else {
-            task.cancel()
+            cancel()
             return false
         }
         return (try? outcome.result.get()) != nil
     }
 
-    private func request(body: JSONValue, method: String, params: JSONValue?) -> URLRequest {
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.httpBody = Data(body.rendered().utf8)
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("application/json, text/event-stream", forHTTPHeaderField: "Accept")
+    /// Sends one POST; returns how to abandon it.
+    private func start(
+        _ exchange: HTTPExchange, body: JSONValue, method: String, params: JSONValue?, timeout: Duration
+    ) -> @Sendable () -> Void {
+        let bytes = Array(body.rendered().utf8)
+        let headers = headers(method: method, params: params)
+        switch transport {
+        case .loop(let client, let origin, let target):
+            let router = router
+            let request = HTTPClientRequest(method: "POST", target: target, headers: headers, body: bytes)
+            // The transfer's own deadline is a backstop: the caller's wait ends first and cancels.
+            let call = client.send(
+                request, to: origin, timeout: timeout + .seconds(1),
+                handlers: HTTPResponseHandlers(
+                    head: { head in
+                        router.began(
+                            exchange, status: head.status, contentType: head.header("Content-Type"),
+                            sessionID: head.header("Mcp-Session-Id"))
+                    },
+                    body: { bytes in
+                        // Complete: the rest of the stream is not needed (closing it is the
+                        // modern era's way of saying so).
+                        if router.received(exchange, bytes) { exchange.cancelTransfer() }
+                    },
+                    end: { error in router.completed(exchange, error: error?.description) }))
+            exchange.onCancelTransfer { call.cancel() }
+            return { call.cancel() }
+        case .session(let session):
+            var request = URLRequest(url: url)
+            request.httpMethod = "POST"
+            request.httpBody = Data(bytes)
+            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+            let task = session.dataTask(with: request)
+            router.add(task: task, exchange: exchange)
+            task.resume()
+            return { task.cancel() }
+        }
+    }
+
+    private func headers(method: String, params: JSONValue?) -> [(String, String)] {
+        var headers = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")]
         if let modern = params?["_meta"]?["io.modelcontextprotocol/protocolVersion"]?.stringValue {
-            request.setValue(modern, forHTTPHeaderField: "MCP-Protocol-Version")
-            request.setValue(method, forHTTPHeaderField: "Mcp-Method")
+            headers.append(("MCP-Protocol-Version", modern))
+            headers.append(("Mcp-Method", method))
             if let name = params?["name"]?.stringValue ?? params?["uri"]?.stringValue {
-                request.setValue(HTTPChannel.headerSafe(name), forHTTPHeaderField: "Mcp-Name")
+                headers.append(("Mcp-Name", HTTPChannel.headerSafe(name)))
             }
         } else if method != "initialize" {
             let (version, sessionID) = state.withLock { ($0.legacyVersion, $0.sessionID) }
-            if let version { request.setValue(version, forHTTPHeaderField: "MCP-Protocol-Version") }
-            if let sessionID { request.setValue(sessionID, forHTTPHeaderField: "Mcp-Session-Id") }
+            if let version { headers.append(("MCP-Protocol-Version", version)) }
+            if let sessionID { headers.append(("Mcp-Session-Id", sessionID)) }
         }
-        return request
+        return headers
     }
 
     /// A header value as sent: visible ASCII as is, anything else `=?base64?…?=` (MCP.md).

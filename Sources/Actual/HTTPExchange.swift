@@ -1,5 +1,6 @@
 import Desired
 import Foundation
+import HTTP
 import Synchronization
 
 #if canImport(FoundationNetworking)
@@ -18,7 +19,6 @@ final class HTTPExchange: Sendable {
         var isStream = false
         var sessionID: String?
         var body: [UInt8] = []
-        var lines: LineSplitter?
         var events: SSEParser?
     }
 
@@ -26,13 +26,28 @@ final class HTTPExchange: Sendable {
     let expected: RPCID?
     let reply = OneShot<Outcome>()
     let progress = Mutex(Progress())
+    private let cancelTransferAction = Mutex<(@Sendable () -> Void)?>(nil)
+    private let transferCancelled = Mutex(false)
 
     init(expecting expected: RPCID?) {
         self.expected = expected
     }
+
+    /// How to stop the transfer once the reply is in (set once the request is sent).
+    func onCancelTransfer(_ action: @escaping @Sendable () -> Void) {
+        cancelTransferAction.withLock { $0 = action }
+        if transferCancelled.withLock({ $0 }) { action() }
+    }
+
+    func cancelTransfer() {
+        transferCancelled.withLock { $0 = true }
+        cancelTransferAction.withLock { $0 }?()
+    }
 }
 
-/// The URLSession delegate that feeds every exchange of one channel, bounding what it buffers.
+/// Reads every exchange of one channel, bounding what it buffers: the same logic whichever
+/// transport carries the bytes (the event loop's `HTTPClient` for `http://`, URLSession, which
+/// has TLS, for `https://`).
 final class HTTPExchangeRouter: NSObject, URLSessionDataDelegate, Sendable {
     private let maxMessageBytes: Int
     private let onEvent: @Sendable (SessionEvent) -> Void
@@ -45,6 +60,67 @@ final class HTTPExchangeRouter: NSObject, URLSessionDataDelegate, Sendable {
     }
 
     var protocolErrors: Int { errors.withLock { $0 } }
+
+    // MARK: Transport-neutral steps
+
+    /// The response head arrived.
+    func began(_ exchange: HTTPExchange, status: Int, contentType: String?, sessionID: String?) {
+        let type = (contentType ?? "").lowercased()
+        exchange.progress.withLock { progress in
+            progress.status = status
+            progress.sessionID = sessionID
+            progress.isStream = type.hasPrefix("text/event-stream")
+            if progress.isStream { progress.events = SSEParser(maxLineBytes: maxMessageBytes, maxDataBytes: maxMessageBytes) }
+        }
+    }
+
+    /// Body bytes arrived; true when the exchange is complete (the transfer can stop).
+    func received(_ exchange: HTTPExchange, _ data: some Collection<UInt8>) -> Bool {
+        var messages: [[UInt8]] = []
+        var overflow = false
+        exchange.progress.withLock { progress in
+            if progress.isStream, var events = progress.events {
+                do {
+                    for event in try events.feed(data) where !event.data.isEmpty { messages.append(event.data) }
+                } catch {
+                    overflow = true
+                }
+                progress.events = events
+            } else if progress.body.count + data.count > maxMessageBytes {
+                overflow = true
+            } else {
+                progress.body.append(contentsOf: data)
+            }
+        }
+        if overflow {
+            countError()
+            onEvent(.oversizedMessage(bytes: data.count))
+            finish(exchange, .failure(.protocolViolation("a response larger than \(maxMessageBytes) bytes")))
+            return true
+        }
+        for message in messages where deliver(message, to: exchange) { return true }
+        return false
+    }
+
+    /// The transfer ended (`error`: why it failed, nil when the response ended normally).
+    func completed(_ exchange: HTTPExchange, error: String?) {
+        guard exchange.reply.value == nil else { return }
+        if let error {
+            finish(exchange, .failure(.transport("HTTP request failed: \(error)")))
+            return
+        }
+        let (status, isStream, body) = exchange.progress.withLock { ($0.status, $0.isStream, $0.body) }
+        if exchange.expected == nil, (200..<300).contains(status) {
+            finish(exchange, .success(.null))
+            return
+        }
+        if !isStream, !body.isEmpty, deliver(body, to: exchange) { return }
+        finish(
+            exchange,
+            .failure(.transport(isStream ? "the event stream ended without a response" : "HTTP \(status) without a JSON-RPC response")))
+    }
+
+    // MARK: URLSession
 
     func add(task: URLSessionTask, exchange: HTTPExchange) {
         exchanges.withLock { $0[task.taskIdentifier] = exchange }
@@ -59,72 +135,24 @@ final class HTTPExchangeRouter: NSObject, URLSessionDataDelegate, Sendable {
         completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
     ) {
         if let exchange = exchange(dataTask), let http = response as? HTTPURLResponse {
-            let type = (http.value(forHTTPHeaderField: "Content-Type") ?? "").lowercased()
-            exchange.progress.withLock { progress in
-                progress.status = http.statusCode
-                progress.sessionID = http.value(forHTTPHeaderField: "Mcp-Session-Id")
-                progress.isStream = type.hasPrefix("text/event-stream")
-                if progress.isStream {
-                    progress.lines = LineSplitter(maxLength: maxMessageBytes)
-                    progress.events = SSEParser(maxBytes: maxMessageBytes)
-                }
-            }
+            began(
+                exchange, status: http.statusCode, contentType: http.value(forHTTPHeaderField: "Content-Type"),
+                sessionID: http.value(forHTTPHeaderField: "Mcp-Session-Id"))
         }
         completionHandler(.allow)
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         guard let exchange = exchange(dataTask) else { return }
-        var messages: [[UInt8]] = []
-        var overflow = false
-        exchange.progress.withLock { progress in
-            if progress.isStream, var lines = progress.lines, var events = progress.events {
-                for event in lines.feed(data) {
-                    switch event {
-                    case .line(let line):
-                        do {
-                            if let message = try events.feed(line: line) { messages.append(message) }
-                        } catch {
-                            overflow = true
-                        }
-                    case .oversized: overflow = true
-                    }
-                }
-                progress.lines = lines
-                progress.events = events
-            } else if progress.body.count + data.count > maxMessageBytes {
-                overflow = true
-            } else {
-                progress.body.append(contentsOf: data)
-            }
-        }
-        if overflow {
-            countError()
-            onEvent(.oversizedMessage(bytes: data.count))
-            finish(exchange, .failure(.protocolViolation("a response larger than \(maxMessageBytes) bytes")))
-            dataTask.cancel()
-            return
-        }
-        for message in messages where deliver(message, to: exchange) { dataTask.cancel() }
+        if received(exchange, data) { dataTask.cancel() }
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
         guard let exchange = exchanges.withLock({ $0.removeValue(forKey: task.taskIdentifier) }) else { return }
-        guard exchange.reply.value == nil else { return }
-        if let error {
-            finish(exchange, .failure(.transport("HTTP request failed: \(error.localizedDescription)")))
-            return
-        }
-        let (status, isStream, body) = exchange.progress.withLock { ($0.status, $0.isStream, $0.body) }
-        if exchange.expected == nil, (200..<300).contains(status) {
-            finish(exchange, .success(.null))
-            return
-        }
-        if !isStream, !body.isEmpty, deliver(body, to: exchange) { return }
-        finish(
-            exchange,
-            .failure(.transport(isStream ? "the event stream ended without a response" : "HTTP \(status) without a JSON-RPC response")))
+        completed(exchange, error: error?.localizedDescription)
     }
+
+    // MARK: Messages
 
     /// Handles one JSON-RPC message from a body or an event; true when it completed the exchange.
     private func deliver(_ bytes: [UInt8], to exchange: HTTPExchange) -> Bool {

@@ -33,25 +33,3 @@ import Testing
         #expect(splitter.finish() == [.oversized(6)])
     }
 }
-
-@Suite struct SSEParserTests {
-    private func feed(_ parser: inout SSEParser, _ text: String) throws -> [String] {
-        // Split bytes, not Characters: "\r\n" is one Character in Swift.
-        try Array(text.utf8).split(separator: 0x0A, omittingEmptySubsequences: false).compactMap { line in
-            try parser.feed(line: Array(line)).map { String(decoding: $0, as: UTF8.self) }
-        }
-    }
-
-    @Test func joinsDataLinesAndSkipsCommentsAndOtherFields() throws {
-        var parser = SSEParser(maxBytes: 1000)
-        #expect(try feed(&parser, ": keep-alive\nevent: message\nid: 7\ndata: {\"a\":\ndata:1}\r\n\n") == ["{\"a\":\n1}"])
-        #expect(try feed(&parser, "\n\n") == [])
-    }
-
-    /// Many data lines without the blank line that ends an event must not grow memory.
-    @Test func anEventLargerThanTheLimitIsAnError() throws {
-        var parser = SSEParser(maxBytes: 10)
-        _ = try parser.feed(line: Array("data: 12345".utf8))
-        #expect(throws: SSEParser.Overflow.self) { try parser.feed(line: Array("data: 67890".utf8)) }
-    }
-}
