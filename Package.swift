@@ -24,14 +24,19 @@ let package = Package(
             providers: [.apt(["libinotifytools0-dev"])]
         ),
         .target(name: "CSystem"),
+        // Wire-level JSON: the value, its renderer and a strict parser for untrusted input.
+        .target(
+            name: "JSON",
+            swiftSettings: strict
+        ),
         .target(
             name: "Desired",
-            dependencies: ["CYAML"],
+            dependencies: ["CYAML", "JSON"],
             swiftSettings: strict
         ),
         .target(
             name: "Actual",
-            dependencies: ["Desired", "CSystem"],
+            dependencies: ["Desired", "JSON", "CSystem"],
             swiftSettings: strict
         ),
         .target(
@@ -46,7 +51,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "Controller",
-            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "CSystem"],
+            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "JSON", "CSystem"],
             swiftSettings: strict
         ),
         // The demo MCP server: the quickstart's first server and the tests' fault injector.
@@ -63,14 +68,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "JSONTests",
+            dependencies: ["JSON"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "DesiredTests",
-            dependencies: ["Desired"],
+            dependencies: ["Desired", "JSON"],
             exclude: ["Corpus"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "ActualTests",
-            dependencies: ["Actual", "Desired", "CSystem"],
+            dependencies: ["Actual", "Desired", "JSON", "CSystem"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -80,7 +90,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "Actual", "Desired"],
+            dependencies: ["Controller", "Actual", "Desired", "JSON"],
             swiftSettings: strict
         ),
         .testTarget(

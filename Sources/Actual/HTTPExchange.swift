@@ -1,5 +1,6 @@
 import Desired
 import Foundation
+import JSON
 import Synchronization
 
 #if canImport(FoundationNetworking)

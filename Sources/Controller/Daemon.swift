@@ -2,6 +2,7 @@ import Actual
 import Desired
 import Foundation
 import HTTP
+import JSON
 import Reconciler
 
 /// `controller run`: the wiring of watcher, reconciler, supervisor, admin HTTP surface, logs and

@@ -2,6 +2,7 @@ import Actual
 import Desired
 import Foundation
 import Glibc
+import JSON
 import Synchronization
 
 /// One JSON object per line on stdout: `ts`, `level`, `event`, `msg`, and `srv`, `latency_ms`,

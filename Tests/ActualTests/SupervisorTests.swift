@@ -2,6 +2,7 @@ import Actual
 import Desired
 import Foundation
 import Glibc
+import JSON
 import Testing
 
 /// Real `mcp-demo` processes under the supervisor: every phase, every fault, every way to end.

@@ -1,6 +1,7 @@
 import Actual
 import Desired
 import Foundation
+import JSON
 import Synchronization
 import Testing
 
