@@ -29,6 +29,12 @@ let package = Package(
             name: "JSON",
             swiftSettings: strict
         ),
+        // Token bucket, latency histogram, Duration units: shared by the rate limiters and
+        // metrics of several modules, so it depends on nothing.
+        .target(
+            name: "Metering",
+            swiftSettings: strict
+        ),
         .target(
             name: "Desired",
             dependencies: ["CYAML", "JSON"],
@@ -36,7 +42,7 @@ let package = Package(
         ),
         .target(
             name: "Actual",
-            dependencies: ["Desired", "JSON", "CSystem"],
+            dependencies: ["Desired", "JSON", "Metering", "CSystem"],
             swiftSettings: strict
         ),
         .target(
@@ -46,12 +52,12 @@ let package = Package(
         ),
         .target(
             name: "Reconciler",
-            dependencies: ["Desired", "Actual"],
+            dependencies: ["Desired", "Actual", "Metering"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "Controller",
-            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "JSON", "CSystem"],
+            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "JSON", "Metering", "CSystem"],
             swiftSettings: strict
         ),
         // The demo MCP server: the quickstart's first server and the tests' fault injector.
@@ -63,13 +69,18 @@ let package = Package(
         // bench/spawn.sh: the supervisor under 200 servers (not part of the product).
         .executableTarget(
             name: "SpawnBench",
-            dependencies: ["Actual", "Desired"],
+            dependencies: ["Actual", "Desired", "Metering"],
             path: "bench/spawn",
             swiftSettings: strict
         ),
         .testTarget(
             name: "JSONTests",
             dependencies: ["JSON"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MeteringTests",
+            dependencies: ["Metering"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -80,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ActualTests",
-            dependencies: ["Actual", "Desired", "JSON", "CSystem"],
+            dependencies: ["Actual", "Desired", "JSON", "Metering", "CSystem"],
             swiftSettings: strict
         ),
         .testTarget(
