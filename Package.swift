@@ -24,14 +24,25 @@ let package = Package(
             providers: [.apt(["libinotifytools0-dev"])]
         ),
         .target(name: "CSystem"),
+        // Wire-level JSON: the value, its renderer and a strict parser for untrusted input.
+        .target(
+            name: "JSON",
+            swiftSettings: strict
+        ),
+        // Token bucket, latency histogram, Duration units: shared by the rate limiters and
+        // metrics of several modules, so it depends on nothing.
+        .target(
+            name: "Metering",
+            swiftSettings: strict
+        ),
         .target(
             name: "Desired",
-            dependencies: ["CYAML"],
+            dependencies: ["CYAML", "JSON"],
             swiftSettings: strict
         ),
         .target(
             name: "Actual",
-            dependencies: ["Desired", "HTTP", "CSystem"],
+            dependencies: ["Desired", "HTTP", "JSON", "Metering", "CSystem"],
             swiftSettings: strict
         ),
         .target(
@@ -41,12 +52,12 @@ let package = Package(
         ),
         .target(
             name: "Reconciler",
-            dependencies: ["Desired", "Actual"],
+            dependencies: ["Desired", "Actual", "Metering"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "Controller",
-            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "CSystem"],
+            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "JSON", "Metering", "CSystem"],
             swiftSettings: strict
         ),
         // The demo MCP server: the quickstart's first server and the tests' fault injector.
@@ -58,19 +69,29 @@ let package = Package(
         // bench/spawn.sh: the supervisor under 200 servers (not part of the product).
         .executableTarget(
             name: "SpawnBench",
-            dependencies: ["Actual", "Desired"],
+            dependencies: ["Actual", "Desired", "Metering"],
             path: "bench/spawn",
             swiftSettings: strict
         ),
         .testTarget(
+            name: "JSONTests",
+            dependencies: ["JSON"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MeteringTests",
+            dependencies: ["Metering"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "DesiredTests",
-            dependencies: ["Desired"],
+            dependencies: ["Desired", "JSON"],
             exclude: ["Corpus"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "ActualTests",
-            dependencies: ["Actual", "Desired", "CSystem"],
+            dependencies: ["Actual", "Desired", "JSON", "Metering", "CSystem"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -80,7 +101,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "Actual", "Desired"],
+            dependencies: ["Controller", "Actual", "Desired", "JSON"],
             swiftSettings: strict
         ),
         .testTarget(

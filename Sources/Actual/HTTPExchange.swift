@@ -1,6 +1,7 @@
 import Desired
 import Foundation
 import HTTP
+import JSON
 import Synchronization
 
 #if canImport(FoundationNetworking)

@@ -1,3 +1,5 @@
+import Metering
+
 /// The stderr rate limit: a flood from a child must not become a flood of controller logs.
 ///
 /// `rate` lines per second on average, bursts of `burst` (a `TokenBucket`). Dropped lines are

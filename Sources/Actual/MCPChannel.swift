@@ -1,4 +1,5 @@
 import Desired
+import JSON
 
 /// A JSON-RPC client connection to one MCP server, whatever carries it (stdio or HTTP).
 public protocol MCPChannel: Sendable {

@@ -1,4 +1,5 @@
 import Desired
+import JSON
 
 /// Talks MCP to one server process over a channel: learns its era once, then speaks that era.
 ///

@@ -1,4 +1,5 @@
 import Desired
+import JSON
 
 /// The two generations of MCP in the field (MCP.md): legacy opens with `initialize` and may
 /// keep sessions; modern (2026-07-28 and later) is stateless and carries its version and

@@ -1,3 +1,4 @@
+import Metering
 import Synchronization
 
 /// Health-check latency and failures per server, for metrics. Written by whoever probes (the I/O

@@ -1,6 +1,7 @@
 import Desired
 import Foundation
 import Glibc
+import JSON
 
 /// The process groups this controller started and has not yet seen end, in a small JSON file
 /// under `var/`, so that a controller starting after a crash can stop what the last run left.

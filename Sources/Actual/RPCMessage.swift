@@ -1,4 +1,5 @@
 import Desired
+import JSON
 
 /// A JSON-RPC request id: a string or an integer (JSON-RPC 2.0; MCP forbids null).
 public enum RPCID: Sendable, Hashable, CustomStringConvertible {

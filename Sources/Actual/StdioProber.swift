@@ -2,6 +2,7 @@ import CSystem
 import Desired
 import Foundation
 import Glibc
+import JSON
 import Synchronization
 
 /// Health checks of stdio servers, run on the I/O loop thread.

@@ -1,4 +1,5 @@
 import Desired
+import JSON
 import Synchronization
 
 /// The client side of MCP's stdio transport: newline-delimited JSON-RPC on a child's stdin and

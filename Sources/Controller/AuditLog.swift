@@ -1,6 +1,7 @@
 import Desired
 import Foundation
 import Glibc
+import JSON
 import Synchronization
 
 /// The NDJSON audit trail: one record per action and per config reload, appended and flushed

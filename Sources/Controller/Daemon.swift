@@ -3,6 +3,7 @@ import CSystem
 import Desired
 import Foundation
 import HTTP
+import JSON
 import Reconciler
 
 /// `controller run`: the wiring of watcher, reconciler, supervisor, admin HTTP surface, logs and

@@ -1,5 +1,6 @@
 import Desired
 import Foundation
+import JSON
 
 /// Diagnostics for people (`text`, like a compiler), for tools (`json`) and for GitHub Actions
 /// (`github` workflow annotations).

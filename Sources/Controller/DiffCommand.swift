@@ -1,5 +1,6 @@
 import Desired
 import Foundation
+import JSON
 
 /// `controller diff [--against URL] [--format text|json]`: what the files on disk would change,
 /// against a running controller's `/status` or, without `--against`, an empty world. Like

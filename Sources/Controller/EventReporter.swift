@@ -1,5 +1,6 @@
 import Actual
 import Desired
+import JSON
 import Reconciler
 
 /// Turns the executor's events into log lines, audit records and metrics (core modules report;

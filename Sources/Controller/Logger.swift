@@ -2,6 +2,8 @@ import Actual
 import Desired
 import Foundation
 import Glibc
+import JSON
+import Metering
 import Synchronization
 
 /// One JSON object per line on stdout: `ts`, `level`, `event`, `msg`, and `srv`, `latency_ms`,

@@ -1,5 +1,6 @@
 import Actual
 import Foundation
+import Metering
 import Synchronization
 
 /// The controller's Prometheus metrics, rendered in text format 0.0.4.

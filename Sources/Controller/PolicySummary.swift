@@ -1,4 +1,5 @@
 import Desired
+import JSON
 
 /// The non-secret part of a spec, as `/status` shows it and `controller diff` compares it:
 /// policies and egress, never command, env or url (which may carry secrets).

@@ -1,4 +1,5 @@
 import Desired
+import JSON
 
 /// `controller schema`: the JSON Schema generated from the validator's own definitions.
 enum SchemaCommand {

@@ -1,5 +1,6 @@
 import Desired
 import Foundation
+import JSON
 
 /// `controller status [--url URL]` and `controller health [--url URL]`: a running controller's
 /// servers as a table, and its readiness as an exit status (0 only when ready).

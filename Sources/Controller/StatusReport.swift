@@ -1,6 +1,8 @@
 import Actual
 import Desired
 import Foundation
+import JSON
+import Metering
 import Reconciler
 
 /// The outcome of the last config (re)load, for `/status`, metrics and the audit trail.

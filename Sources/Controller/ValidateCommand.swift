@@ -1,4 +1,5 @@
 import Desired
+import JSON
 
 /// `controller validate`: every config layer and manifest, every error at once; the CI gate.
 enum ValidateCommand {

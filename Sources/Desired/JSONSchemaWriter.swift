@@ -1,3 +1,5 @@
+import JSON
+
 /// Renders a `Schema` as a JSON Schema (draft 2020-12) document for editors and CI tools.
 ///
 /// What JSON Schema cannot say stays the validator's alone, and is listed in the document's

@@ -1,3 +1,5 @@
+import JSON
+
 /// Per-server request guards, enforced by the gateway.
 public struct Limits: Sendable, Hashable {
     public var rps: Double

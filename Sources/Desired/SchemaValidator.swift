@@ -1,3 +1,5 @@
+import JSON
+
 /// Checks a node tree against a `Schema`, collecting every problem with its position and key path.
 ///
 /// Contract: never stops at the first error; reports unknown keys (with "did you mean"),

@@ -1,5 +1,6 @@
 import Actual
 import Desired
+import Metering
 
 /// Applies plans through the `Supervisor`, forever, until shut down.
 ///

@@ -1,5 +1,6 @@
 import Actual
 import Desired
+import Metering
 
 /// When a server whose process has ended may start again: DESIGN.md's backoff, crash-loop
 /// budget and quarantine, as one pure function of the exit history.

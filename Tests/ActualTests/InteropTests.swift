@@ -1,6 +1,7 @@
 import Actual
 import Desired
 import Foundation
+import JSON
 import Testing
 
 /// Servers nobody here wrote, from PyPI (installed into `.venv` by `scripts/setup.sh`): the

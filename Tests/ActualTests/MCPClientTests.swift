@@ -1,4 +1,5 @@
 import Desired
+import JSON
 import Synchronization
 import Testing
 

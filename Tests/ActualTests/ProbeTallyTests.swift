@@ -1,3 +1,4 @@
+import Metering
 import Testing
 
 @testable import Actual

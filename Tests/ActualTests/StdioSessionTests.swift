@@ -3,6 +3,7 @@ import Desired
 import Dispatch
 import Foundation
 import Glibc
+import JSON
 import Synchronization
 import Testing
 

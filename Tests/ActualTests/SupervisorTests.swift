@@ -2,6 +2,8 @@ import Actual
 import Desired
 import Foundation
 import Glibc
+import JSON
+import Metering
 import Testing
 
 /// Real `mcp-demo` processes under the supervisor: every phase, every fault, every way to end.

@@ -1,6 +1,7 @@
 import Actual
 import Desired
 import Foundation
+import JSON
 import Synchronization
 import Testing
 
@@ -141,11 +142,6 @@ import Testing
         #expect(Metrics.escape("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
         #expect(Metrics.number(3) == "3")
         #expect(Metrics.number(0.25) == "0.25")
-        var histogram = LatencyHistogram()
-        histogram.observe(0.003)
-        histogram.observe(2)
-        #expect(histogram.count == 2)
-        #expect(histogram.counts[0] == 0 && histogram.counts[1] == 1 && histogram.counts.last == 2)
     }
 
     @Test func theHashSaltIsPrivateAndStable() throws {

@@ -98,17 +98,3 @@ import Testing
         #expect(SHA256.hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 }
-
-@Suite struct JSONValueTests {
-    @Test func rendersInOrderWithEscapes() {
-        let value = JSONValue.object([
-            ("b", 1), ("a", .array(["x\"\n\u{1}", true, .null])), ("d", .double(2.5)), ("e", .double(3)), ("f", .double(.nan)),
-            ("g", .object([])), ("h", .array([])),
-        ])
-        #expect(value.rendered() == #"{"b":1,"a":["x\"\n\u0001",true,null],"d":2.5,"e":3,"f":null,"g":{},"h":[]}"#)
-        #expect(JSONValue.object([("a", [1])]).rendered(pretty: true) == "{\n  \"a\": [\n    1\n  ]\n}")
-        #expect(JSONValue.object([("a", 1)]) == JSONValue.object([("a", 1)]))
-        #expect(JSONValue.object([("a", 1)]) != JSONValue.object([("b", 1)]))
-        #expect(Set([JSONValue.string("x"), "x"]).count == 1)
-    }
-}

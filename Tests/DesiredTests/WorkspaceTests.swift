@@ -1,6 +1,7 @@
 import Desired
 import Foundation
 import Glibc
+import JSON
 import Testing
 
 @Suite struct WorkspaceTests {

@@ -6,6 +6,7 @@
 import Actual
 import Desired
 import Foundation
+import Metering
 
 let arguments = CommandLine.arguments.dropFirst()
 let count = arguments.first.flatMap { Int($0) } ?? 200

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Desired
+@testable import JSON
 
 @Suite struct JSONParserTests {
     @Test func parsesEveryKindOfValueInOrder() throws {

@@ -1,7 +1,7 @@
 /// A token bucket in monotonic time: `rate` tokens a second, at most `burst` saved up.
 ///
 /// `take` answers how long to wait for a token (zero: one was taken). Used for the stderr rate
-/// limit here and for spawn pacing in the executor.
+/// limit (`Actual`'s `LogRateLimiter`) and for spawn pacing in the executor (`Reconciler`).
 public struct TokenBucket: Sendable, Hashable {
     public let rate: Double
     public let burst: Int

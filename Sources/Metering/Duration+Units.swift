@@ -4,9 +4,4 @@ extension Duration {
 
     /// Seconds as a Double, for rates.
     public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-
-    /// `250ms`, `2.5s`: for messages.
-    var formattedMilliseconds: String {
-        milliseconds < 1000 ? "\(Int(milliseconds.rounded()))ms" : "\((milliseconds / 100).rounded() / 10)s"
-    }
 }
