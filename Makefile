@@ -2,7 +2,7 @@
 SWIFT ?= swift
 VENV ?= .venv
 BIN := .build/debug/controller
-COVERAGE_GATES := Desired=90 Actual=85 Reconciler=90 JSON=90
+COVERAGE_GATES := Desired=90 Actual=85 Reconciler=90 JSON=90 HTTP=85
 
 .PHONY: setup build run test lint validate bench docs clean
 
@@ -24,7 +24,7 @@ test: setup
 	$(SWIFT) build --build-tests --enable-code-coverage
 	$(SWIFT) test --skip-build --enable-code-coverage 2>&1 | scripts/test-summary.sh
 	$(VENV)/bin/python scripts/coverage-gate.py $(COVERAGE_GATES)
-	CONTROLLER=$(BIN) MCP_DEMO=.build/debug/mcp-demo $(VENV)/bin/python -m pytest -q Tests/differential Tests/interop
+	CONTROLLER=$(BIN) MCP_DEMO=.build/debug/mcp-demo $(VENV)/bin/python -m pytest -q Tests/differential Tests/interop Tests/http
 
 lint: setup
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests bench

@@ -216,7 +216,7 @@ final class ClientConnection: EventLoopHandler, @unchecked Sendable {
                 do {
                     deliver(try parser.finish())
                 } catch {
-                    return broken(error)
+                    return broken("the server closed the connection in the middle of a response")
                 }
                 if exchange != nil { broken("the server closed the connection before the response ended") }
                 return
