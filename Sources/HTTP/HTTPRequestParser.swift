@@ -241,7 +241,7 @@ public struct HTTPRequestParser: Sendable {
         guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
             throw HTTPParseError(400, at: consumed, "malformed request line")
         }
-        guard parts[0].allSatisfy(HTTPRequestParser.isTokenByte) else { throw HTTPParseError(400, at: consumed, "invalid method") }
+        guard parts[0].allSatisfy(HTTPWireSyntax.isTokenByte) else { throw HTTPParseError(400, at: consumed, "invalid method") }
         guard parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw HTTPParseError(400, at: consumed, "invalid request target") }
         let version = String(decoding: parts[2], as: UTF8.self)
         guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
@@ -258,7 +258,7 @@ public struct HTTPRequestParser: Sendable {
             throw HTTPParseError(400, at: consumed, "header line without a name and a colon")
         }
         let name = line[..<colon]
-        guard name.allSatisfy(HTTPRequestParser.isTokenByte) else {
+        guard name.allSatisfy(HTTPWireSyntax.isTokenByte) else {
             throw HTTPParseError(400, at: consumed, "invalid header name (whitespace before the colon?)")
         }
         let value = line[(colon + 1)...].drop { $0 == 0x20 || $0 == 0x09 }
@@ -275,18 +275,6 @@ public struct HTTPRequestParser: Sendable {
     static func isHexDigit(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"): true
-        default: false
-        }
-    }
-
-    /// RFC 9110 `tchar`.
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            true
         default: false
         }
     }
