@@ -34,6 +34,7 @@ bench: setup
 	bench/validate.sh
 	bench/spawn.sh
 	bench/reload.sh
+	bench/http.sh
 
 # Regenerates the committed artefacts that tests compare against.
 docs: build
