@@ -232,7 +232,9 @@ actor Daemon {
         case "/metrics":
             guard let supervisor else { return .text(503, "starting\n") }
             let desired = Set(load?.state?.servers.keys.map { $0 } ?? [])
-            let text = metrics.render(actual: await supervisor.snapshot(), desired: desired, probes: supervisor.probeTally.snapshot())
+            let text = metrics.render(
+                actual: await supervisor.snapshot(), desired: desired, probes: supervisor.probeTally.snapshot(), http: server?.stats,
+                streams: feed.subscribers)
             return .text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
         default:
             return .text(404, "not found: \(request.path)\n")

@@ -19,11 +19,13 @@ final class EventFeed: Sendable {
         let stream = HTTPStream(keepAlive: keepAlive)
         // Ask the client to wait 2 s before reconnecting, as an SSE client otherwise may at once.
         stream.write(Array("retry: 2000\n\n".utf8))
+        // Streams that closed since the last line leave now, not at the next line.
+        streams.withLock { $0.removeAll { $0.isClosed } }
         streams.withLock { $0.append(stream) }
         return stream
     }
 
-    var subscribers: Int { streams.withLock { $0.count } }
+    var subscribers: Int { streams.withLock { $0.filter { !$0.isClosed }.count } }
 
     /// Sends one log line (a JSON object, newline-terminated) to every subscriber.
     func publish(_ line: String) {
@@ -31,7 +33,8 @@ final class EventFeed: Sendable {
         guard !current.isEmpty else { return }
         var trimmed = line
         while trimmed.last == "\n" { trimmed.removeLast() }
-        let event = Array("data: \(trimmed)\n\n".utf8)
+        // A log line is one JSON object with its newlines escaped, so it is always encodable.
+        guard let event = try? SSEEncoder.encode(SSEEvent(data: trimmed)) else { return }
         var gone = false
         for stream in current where !stream.write(event) { gone = true }
         if gone { streams.withLock { $0.removeAll { $0.isClosed } } }

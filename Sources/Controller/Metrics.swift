@@ -1,5 +1,6 @@
 import Actual
 import Foundation
+import HTTP
 import Metering
 import Synchronization
 
@@ -34,7 +35,10 @@ final class Metrics: Sendable {
 
     /// The exposition: process, per-server and controller series. Per-server series cover the
     /// desired servers and those the supervisor still knows (`Supervisor.forget` drops the rest).
-    func render(actual: ActualState, desired: Set<String>, probes: [String: ProbeTally.Server]) -> String {
+    func render(
+        actual: ActualState, desired: Set<String>, probes: [String: ProbeTally.Server], http: HTTPServer.Stats? = nil,
+        streams: Int = 0
+    ) -> String {
         let snapshot = state.withLock { $0 }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
@@ -91,6 +95,20 @@ final class Metrics: Sendable {
         family("omni_actions_total", "counter", "Actions the executor started, by kind.")
         for kind in ["spawn", "replace", "update", "stop"] {
             sample("omni_actions_total", [("kind", kind)], Double(snapshot.actions[kind] ?? 0))
+        }
+        if let http {
+            family("omni_http_connections", "gauge", "Client connections open on the HTTP listener.")
+            sample("omni_http_connections", [], Double(http.open))
+            family("omni_http_connections_accepted_total", "counter", "Client connections accepted.")
+            sample("omni_http_connections_accepted_total", [], Double(http.accepted))
+            family("omni_http_refused_total", "counter", "Connections or requests answered 503 because of the connection caps.")
+            sample("omni_http_refused_total", [], Double(http.refused))
+            family("omni_http_timeouts_total", "counter", "Connections closed because a request's head or body came too slowly.")
+            sample("omni_http_timeouts_total", [], Double(http.timeouts))
+            family("omni_http_slow_readers_total", "counter", "Connections dropped because the client did not read what was sent.")
+            sample("omni_http_slow_readers_total", [], Double(http.slowReaders))
+            family("omni_http_event_streams", "gauge", "Open /events streams.")
+            sample("omni_http_event_streams", [], Double(streams))
         }
         family("controller_config_last_reload_successful", "gauge", "1 when the last config reload found no error.")
         sample("controller_config_last_reload_successful", [], snapshot.reloadSuccessful ? 1 : 0)

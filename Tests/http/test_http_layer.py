@@ -167,14 +167,26 @@ def test_hostile_input_gets_a_clean_status(controller, request_bytes, status):
     assert raw(port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").endswith(b"ok\n")
 
 
-def test_events_is_a_server_sent_events_stream(controller):
-    _, port = controller
+def test_events_streams_the_log_as_server_sent_events(controller):
+    process, port = controller
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("GET", "/events", headers={"Accept": "text/event-stream"})
     response = conn.getresponse()
     assert response.status == 200
     assert response.getheader("Content-Type") == "text/event-stream"
     assert response.readline() == b"retry: 2000\n"
+    process.send_signal(signal.SIGHUP)  # a reload logs config.loaded
+    for _ in range(50):
+        line = response.readline()
+        if line.startswith(b"data: ") and b'"event":"config.loaded"' in line:
+            break
+    else:
+        pytest.fail("no config.loaded event on the stream")
+    metrics = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    metrics.request("GET", "/metrics")
+    text = metrics.getresponse().read().decode()
+    assert "omni_http_event_streams 1" in text
+    assert "omni_http_connections_accepted_total" in text
     conn.close()
 
 
