@@ -88,8 +88,8 @@ actor Daemon {
             let server = try HTTPServer(host: listen.host, port: listen.port, alwaysServe: ["/healthz", "/readyz"]) {
                 [weak self] request, responder in
                 // Liveness needs no state: answered on the I/O thread, with no task hop.
-                if request.path == "/healthz", request.method == "GET" || request.method == "HEAD" {
-                    responder.respond(.text(200, "ok\n"))
+                if request.target == "/healthz", request.method == "GET" || request.method == "HEAD" {
+                    responder.respond(Daemon.alive)
                     return
                 }
                 let task = Task {
@@ -202,6 +202,8 @@ actor Daemon {
     }
 
     // MARK: - HTTP
+
+    private static let alive = HTTPResponse.text(200, "ok\n")
 
     private func route(_ request: HTTPRequest) async -> HTTPResponse {
         if request.path != "/healthz", !tokens.isEmpty {

@@ -100,8 +100,7 @@ final class ClientConnection: EventLoopHandler, @unchecked Sendable {
     private var exchange: ClientExchange?
     private var parser = HTTPResponseParser()
     private var head: HTTPResponseHead?
-    private var output: [UInt8] = []
-    private var outputCursor = 0
+    private var output = OutputBuffer()
     private var watching: UInt32 = 0
     private var idleTimer: TimerID?
     private(set) var failure = ""
@@ -145,15 +144,15 @@ final class ClientConnection: EventLoopHandler, @unchecked Sendable {
         exchange.connection = self
         parser = HTTPResponseParser(limits: client.limits, requestMethod: exchange.method)
         head = nil
-        output = exchange.bytes
-        outputCursor = 0
+        output = OutputBuffer()
+        output.append(exchange.bytes)
         if !connecting { flush() }
         settle()
     }
 
     private var wantedEvents: UInt32 {
         var mask = UInt32(EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
-        if connecting || outputCursor < output.count { mask |= UInt32(EPOLLOUT.rawValue) }
+        if connecting || !output.isEmpty { mask |= UInt32(EPOLLOUT.rawValue) }
         return mask
     }
 
@@ -188,17 +187,7 @@ final class ClientConnection: EventLoopHandler, @unchecked Sendable {
     }
 
     private func flush() {
-        while outputCursor < output.count {
-            let sent = output.withUnsafeBytes { bytes in
-                send(fd, bytes.baseAddress.map { $0 + outputCursor }, output.count - outputCursor, Int32(MSG_NOSIGNAL))
-            }
-            if sent < 0, errno == EINTR { continue }
-            if sent < 0, errno == EAGAIN || errno == EWOULDBLOCK { return }
-            guard sent > 0 else { return broken("write failed: \(String(cString: strerror(errno)))") }
-            outputCursor += sent
-        }
-        output = []
-        outputCursor = 0
+        if case .failed(let error) = output.send(to: fd) { broken("write failed: \(String(cString: strerror(error)))") }
     }
 
     private func readAvailable() {

@@ -78,6 +78,7 @@ public struct HTTPRequestParser: Sendable {
         }
         buffer.append(contentsOf: bytes)
         while let request = try step() { deliver(request) }
+        releaseConsumed()
     }
 
     /// Advances as far as the buffer allows; returns a request when one completes.
@@ -201,75 +202,92 @@ public struct HTTPRequestParser: Sendable {
         return done
     }
 
-    /// A CRLF-terminated line without its CRLF, or nil when it is not complete yet.
-    private mutating func takeLine(limit: Int, status: Int, what: String) throws(HTTPParseError) -> [UInt8]? {
+    /// The next CRLF-terminated line (without its CRLF), consumed, or nil when it is not
+    /// complete yet. The slice shares the buffer's storage: no copy per line.
+    private mutating func takeLine(limit: Int, status: Int, what: String) throws(HTTPParseError) -> ArraySlice<UInt8>? {
         let available = buffer.count - cursor
         // Only as far as the limit allows (plus the CRLF): a long line is refused without
         // searching, or keeping, more than that.
         let window = min(available, max(limit, 0) + 2)
+        let start = cursor
         let newline: Int? = buffer.withUnsafeBufferPointer { bytes in
             guard window > 0, let base = bytes.baseAddress,
-                let found = memchr(base + cursor, 0x0A, window)
+                let found = memchr(base + start, 0x0A, window)
             else { return nil }
-            return UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - (base + cursor)
+            return UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - (base + start)
         }
         guard let newline else {
             if available > max(limit, 0) + 1 { throw HTTPParseError(status, at: consumed, "\(what) longer than its limit") }
             return nil
         }
-        guard newline > 0, buffer[cursor + newline - 1] == 0x0D else {
+        guard newline > 0, buffer[start + newline - 1] == 0x0D else {
             throw HTTPParseError(400, at: consumed + newline, "line ends without CR")
         }
         if newline - 1 > max(limit, 0) { throw HTTPParseError(status, at: consumed, "\(what) longer than its limit") }
-        let line = Array(buffer[cursor..<(cursor + newline - 1)])
+        let line = buffer[start..<(start + newline - 1)]
         if line.contains(0x0D) { throw HTTPParseError(400, at: consumed, "bare CR in a line") }
-        drop(newline + 1)
+        cursor += newline + 1
+        consumed += newline + 1
         return line
     }
 
-    private mutating func drop(_ count: Int) {
-        cursor += count
-        consumed += count
+    /// Forgets the consumed bytes once everything buffered was read.
+    private mutating func releaseConsumed() {
         if cursor == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 65536)
             cursor = 0
         }
     }
 
-    private mutating func parseRequestLine(_ line: [UInt8]) throws(HTTPParseError) {
-        let parts = line.split(separator: 0x20, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw HTTPParseError(400, at: consumed, "malformed request line")
-        }
-        guard parts[0].allSatisfy(HTTPWireSyntax.isTokenByte) else { throw HTTPParseError(400, at: consumed, "invalid method") }
-        guard parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw HTTPParseError(400, at: consumed, "invalid request target") }
-        let version = String(decoding: parts[2], as: UTF8.self)
-        guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
-            throw HTTPParseError(version.hasPrefix("HTTP/") ? 505 : 400, at: consumed, "unsupported version \(version.prefix(16))")
-        }
-        request.method = String(decoding: parts[0], as: UTF8.self)
-        request.target = String(decoding: parts[1], as: UTF8.self)
-        request.version = version
+    private mutating func drop(_ count: Int) {
+        cursor += count
+        consumed += count
+        releaseConsumed()
     }
 
-    private mutating func parseHeader(_ line: [UInt8]) throws(HTTPParseError) {
+    private mutating func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) {
+        guard let firstSpace = line.firstIndex(of: 0x20),
+            let secondSpace = line[(firstSpace + 1)...].firstIndex(of: 0x20),
+            !line[(secondSpace + 1)...].contains(0x20)
+        else { throw HTTPParseError(400, at: consumed, "malformed request line") }
+        let method = line[line.startIndex..<firstSpace]
+        let target = line[(firstSpace + 1)..<secondSpace]
+        let version = line[(secondSpace + 1)...]
+        guard !method.isEmpty, !target.isEmpty else { throw HTTPParseError(400, at: consumed, "malformed request line") }
+        guard method.allSatisfy(HTTPWireSyntax.isTokenByte) else { throw HTTPParseError(400, at: consumed, "invalid method") }
+        guard target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw HTTPParseError(400, at: consumed, "invalid request target") }
+        let versionText = String(decoding: version, as: UTF8.self)
+        guard versionText == "HTTP/1.1" || versionText == "HTTP/1.0" else {
+            throw HTTPParseError(
+                versionText.hasPrefix("HTTP/") ? 505 : 400, at: consumed, "unsupported version \(versionText.prefix(16))")
+        }
+        request.method = String(decoding: method, as: UTF8.self)
+        request.target = String(decoding: target, as: UTF8.self)
+        request.version = versionText
+    }
+
+    private mutating func parseHeader(_ line: ArraySlice<UInt8>) throws(HTTPParseError) {
         guard line.first != 0x20, line.first != 0x09 else { throw HTTPParseError(400, at: consumed, "obsolete line folding") }
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0 else {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else {
             throw HTTPParseError(400, at: consumed, "header line without a name and a colon")
         }
-        let name = line[..<colon]
+        let name = line[line.startIndex..<colon]
         guard name.allSatisfy(HTTPWireSyntax.isTokenByte) else {
             throw HTTPParseError(400, at: consumed, "invalid header name (whitespace before the colon?)")
         }
-        let value = line[(colon + 1)...].drop { $0 == 0x20 || $0 == 0x09 }
-        let trimmed = value.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-        guard trimmed.allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }) else {
+        // Optional whitespace around the value is not part of it (RFC 9110 §5.5).
+        var start = colon + 1
+        var end = line.endIndex
+        while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
+        while end > start, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
+        let value = line[start..<end]
+        guard value.allSatisfy(HTTPWireSyntax.isFieldByte) else {
             throw HTTPParseError(400, at: consumed, "control character in a header value")
         }
         guard request.headers.count < limits.headerCount else {
             throw HTTPParseError(431, at: consumed, "more than \(limits.headerCount) headers")
         }
-        request.headers.append((String(decoding: name, as: UTF8.self), String(decoding: trimmed, as: UTF8.self)))
+        request.headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
     }
 
     static func isHexDigit(_ byte: UInt8) -> Bool {

@@ -14,11 +14,14 @@ public final class HTTPResponder: Sendable {
         var onCancel: [@Sendable () -> Void] = []
     }
 
-    private let deliver: @Sendable (HTTPResponse) -> Void
+    /// The connection that sends the answer, and which of its requests this is.
+    private let connection: ServerConnection
+    private let sequence: UInt64
     private let state = Mutex(State())
 
-    init(deliver: @escaping @Sendable (HTTPResponse) -> Void) {
-        self.deliver = deliver
+    init(connection: ServerConnection, sequence: UInt64) {
+        self.connection = connection
+        self.sequence = sequence
     }
 
     public func respond(_ response: HTTPResponse) {
@@ -26,7 +29,7 @@ public final class HTTPResponder: Sendable {
             defer { state.responded = true }
             return !state.responded && !state.cancelled
         }
-        if first { deliver(response) }
+        if first { connection.deliver(response, for: sequence) }
     }
 
     /// Whether the request was abandoned (its connection closed before the response was sent).

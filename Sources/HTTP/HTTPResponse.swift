@@ -67,13 +67,49 @@ public struct HTTPResponse: Sendable {
     /// `Connection` added. `chunked` is false for an HTTP/1.0 client, whose stream is
     /// delimited by closing the connection instead.
     func head(keepAlive: Bool, chunked: Bool = true) -> [UInt8] {
-        var text = "HTTP/1.1 \(status) \(HTTPResponse.reason(status))\r\n"
-        for header in headers { text += "\(header.name): \(header.value)\r\n" }
-        switch body {
-        case .bytes(let bytes): text += "Content-Length: \(bytes.count)\r\n"
-        case .stream: if chunked { text += "Transfer-Encoding: chunked\r\n" }
+        // Rendered straight to bytes: this runs for every answer, and string interpolation
+        // would allocate a string per piece.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128 + headers.count * 48)
+        bytes += HTTPResponse.statusLinePrefix
+        HTTPResponse.appendDecimal(status, to: &bytes)
+        bytes.append(0x20)
+        bytes += HTTPResponse.reason(status).utf8
+        bytes += HTTPResponse.crlf
+        for header in headers {
+            bytes += header.name.utf8
+            bytes += HTTPResponse.colonSpace
+            bytes += header.value.utf8
+            bytes += HTTPResponse.crlf
         }
-        text += keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n"
-        return Array(text.utf8)
+        switch body {
+        case .bytes(let body):
+            bytes += HTTPResponse.contentLength
+            HTTPResponse.appendDecimal(body.count, to: &bytes)
+            bytes += HTTPResponse.crlf
+        case .stream:
+            if chunked { bytes += HTTPResponse.chunkedHeader }
+        }
+        bytes += keepAlive ? HTTPResponse.keepAliveEnd : HTTPResponse.closeEnd
+        return bytes
+    }
+
+    private static let statusLinePrefix = Array("HTTP/1.1 ".utf8)
+    private static let crlf: [UInt8] = [0x0D, 0x0A]
+    private static let colonSpace: [UInt8] = [0x3A, 0x20]
+    private static let contentLength = Array("Content-Length: ".utf8)
+    private static let chunkedHeader = Array("Transfer-Encoding: chunked\r\n".utf8)
+    private static let keepAliveEnd = Array("Connection: keep-alive\r\n\r\n".utf8)
+    private static let closeEnd = Array("Connection: close\r\n\r\n".utf8)
+
+    /// A non-negative integer's decimal digits, without a temporary string.
+    static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+        let value = max(value, 0)
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        while divisor > 0 {
+            bytes.append(UInt8(truncatingIfNeeded: 0x30 + value / divisor % 10))
+            divisor /= 10
+        }
     }
 }

@@ -33,8 +33,7 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
     private var slots: [Slot] = []
     private var slotHead = 0
     private var nextSequence: UInt64 = 0
-    private var output: [UInt8] = []
-    private var outputCursor = 0
+    private var output = OutputBuffer()
     private var reading = true
     private var writing = false
     /// The events epoll currently watches for this socket.
@@ -51,6 +50,8 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
     private var streaming: HTTPStream?
     private var streamChunked = true
     private var served = 0
+    /// The last `Host` value this connection sent that passed the check (clients repeat it).
+    private var knownHost: String?
 
     // Deadline bookkeeping, in monotonic nanoseconds.
     private var phase = HTTPRequestParser.Phase.idle
@@ -75,7 +76,7 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
     }
 
     /// Whether nothing is in progress: no request partly read, none unanswered, nothing unsent.
-    var isIdle: Bool { parser.phase == .idle && pendingSlots == 0 && outputCursor == output.count }
+    var isIdle: Bool { parser.phase == .idle && pendingSlots == 0 && output.isEmpty }
 
     private var pendingSlots: Int { slots.count - slotHead }
 
@@ -155,20 +156,13 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
         let sequence = nextSequence
         nextSequence += 1
         if !keepAlive { reading = false }
-        if let refusal = server.refusal(for: request, restricted: restricted) {
+        if let refusal = server.refusal(for: request, restricted: restricted, knownHost: &knownHost) {
             slots.append(Slot(sequence: sequence, isHead: request.method == "HEAD", keepAlive: false, chunked: true, response: refusal))
             reading = false
             pump()
             return
         }
-        let loop = server.loop
-        let responder = HTTPResponder { [self] response in
-            if loop.inLoop {
-                complete(sequence, response)
-            } else {
-                loop.execute { self.complete(sequence, response) }
-            }
-        }
+        let responder = HTTPResponder(connection: self, sequence: sequence)
         slots.append(
             Slot(
                 sequence: sequence, isHead: request.method == "HEAD", keepAlive: keepAlive,
@@ -181,6 +175,15 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
         slots.append(Slot(sequence: nextSequence, isHead: false, keepAlive: false, chunked: true, response: response))
         nextSequence += 1
         pump()
+    }
+
+    /// An answer from a responder, on any thread.
+    func deliver(_ response: HTTPResponse, for sequence: UInt64) {
+        if server.loop.inLoop {
+            complete(sequence, response)
+        } else {
+            server.loop.execute { self.complete(sequence, response) }
+        }
     }
 
     private func complete(_ sequence: UInt64, _ response: HTTPResponse) {
@@ -200,17 +203,17 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
         while !closed, streaming == nil, slotHead < slots.count, let response = slots[slotHead].response {
             let slot = slots[slotHead]
             let keepAlive = slot.keepAlive && !server.stopping && !peerClosed
-            if outputCursor == output.count { sendingSince = EventLoop.now() }
+            if output.isEmpty { sendingSince = EventLoop.now() }
             switch response.body {
             case .bytes(let bytes):
-                output += response.head(keepAlive: keepAlive)
-                if !slot.isHead { output += bytes }
+                output.append(response.head(keepAlive: keepAlive))
+                if !slot.isHead { output.append(bytes) }
                 popSlot()
                 if !keepAlive { finishAfterThis() }
             case .stream(let stream):
                 // HTTP/1.0 has no chunked coding: the stream ends when the connection closes.
                 let chunked = slot.chunked
-                output += response.head(keepAlive: keepAlive && chunked, chunked: chunked)
+                output.append(response.head(keepAlive: keepAlive && chunked, chunked: chunked))
                 if slot.isHead {
                     stream.close()
                     popSlot()
@@ -265,10 +268,10 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
             close()
             return
         }
-        if outputCursor == output.count { sendingSince = EventLoop.now() }
+        if output.isEmpty { sendingSince = EventLoop.now() }
         if !bytes.isEmpty { appendBody(bytes) }
         if finished {
-            if streamChunked { output += [0x30, 0x0D, 0x0A, 0x0D, 0x0A] }  // "0\r\n\r\n"
+            if streamChunked { output.append([0x30, 0x0D, 0x0A, 0x0D, 0x0A]) }  // "0\r\n\r\n"
             streaming = nil
             let keepAlive = slots[slotHead].keepAlive && streamChunked && !server.stopping && !peerClosed
             popSlot()
@@ -277,7 +280,7 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
         } else {
             flush()
         }
-        if output.count - outputCursor > server.limits.outputBuffer {
+        if output.pending > server.limits.outputBuffer {
             // The client does not read: drop it rather than buffer without bound.
             server.dropped(slowReader: true)
             close()
@@ -288,32 +291,26 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
 
     private func appendBody(_ bytes: [UInt8]) {
         if streamChunked {
-            output += Array(String(bytes.count, radix: 16).utf8)
-            output += [0x0D, 0x0A]
-            output += bytes
-            output += [0x0D, 0x0A]
+            output.append(Array(String(bytes.count, radix: 16).utf8))
+            output.append([0x0D, 0x0A])
+            output.append(bytes)
+            output.append([0x0D, 0x0A])
         } else {
-            output += bytes
+            output.append(bytes)
         }
     }
 
     private func flush() {
-        while outputCursor < output.count {
-            let sent = output.withUnsafeBytes { bytes in
-                send(fd, bytes.baseAddress.map { $0 + outputCursor }, output.count - outputCursor, Int32(MSG_NOSIGNAL))
-            }
-            if sent < 0, errno == EINTR { continue }
-            if sent < 0, errno == EAGAIN || errno == EWOULDBLOCK { break }
-            guard sent > 0 else {
-                close()
-                return
-            }
-            outputCursor += sent
-            lastWrite = EventLoop.now()
-        }
-        if outputCursor == output.count {
-            output.removeAll(keepingCapacity: output.capacity <= 65536)
-            outputCursor = 0
+        let before = output.pending
+        let outcome = output.send(to: fd)
+        if output.pending < before { lastWrite = EventLoop.now() }
+        switch outcome {
+        case .failed:
+            close()
+            return
+        case .blocked:
+            writing = true
+        case .drained:
             writing = false
             if closeWhenSent, !lingering {
                 if unreadInput || parser.buffered > 0 || parser.phase != .idle {
@@ -323,14 +320,8 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
                 }
                 return
             }
-        } else {
-            writing = true
-            if outputCursor > 65536, outputCursor * 2 > output.count {
-                output.removeSubrange(0..<outputCursor)
-                outputCursor = 0
-            }
         }
-        if !closed, output.count - outputCursor > server.limits.outputBuffer {
+        if !closed, output.pending > server.limits.outputBuffer {
             server.dropped(slowReader: true)
             close()
         }
@@ -365,12 +356,12 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
         func consider(_ at: UInt64, _ expiry: Expiry) {
             if best.map({ at < $0.at }) ?? true { best = (at, expiry) }
         }
-        if outputCursor < output.count { consider(sendingSince &+ limits.sendTimeout.nanoseconds, .send) }
+        if !output.isEmpty { consider(sendingSince &+ limits.sendTimeout.nanoseconds, .send) }
         switch parser.phase {
         case .head: consider(phaseSince &+ limits.headTimeout.nanoseconds, .read)
         case .body: consider(phaseSince &+ limits.bodyTimeout.nanoseconds, .read)
         case .idle:
-            if pendingSlots == 0, outputCursor == output.count {
+            if pendingSlots == 0, output.isEmpty {
                 // Before a connection's first request the head deadline applies, not the idle
                 // one: an idle socket that never spoke is the cheapest way to hold a slot.
                 let timeout = served == 0 ? limits.headTimeout : limits.idleTimeout
@@ -390,7 +381,7 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
     /// Brings epoll's interest set and the timer up to date with the connection's state.
     private func settle() {
         guard !closed else { return }
-        if peerClosed, pendingSlots == 0, streaming == nil, outputCursor == output.count {
+        if peerClosed, pendingSlots == 0, streaming == nil, output.isEmpty {
             close()
             return
         }
@@ -426,7 +417,7 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
                 flush()
             case .read:
                 server.dropped(slowReader: false)
-                if pendingSlots == 0, outputCursor == output.count {
+                if pendingSlots == 0, output.isEmpty {
                     enqueueFinal(HTTPResponse.text(408, "request timeout\n"))
                     // The 408 has its own send deadline; past it the connection is simply closed.
                     reading = false

@@ -111,9 +111,13 @@ final class ServerCore: EventLoopHandler, @unchecked Sendable {
     }
 
     /// Why a request is answered by the server itself instead of the handler, or nil.
-    func refusal(for request: HTTPRequest, restricted: Bool) -> HTTPResponse? {
-        if !hosts.allows(request.header("Host")) {
-            return HTTPResponse.text(421, "Host \(request.header("Host") ?? "") is not a name of this server\n")
+    func refusal(for request: HTTPRequest, restricted: Bool, knownHost: inout String?) -> HTTPResponse? {
+        let host = request.header("Host")
+        if host == nil || host != knownHost {
+            guard hosts.allows(host) else {
+                return HTTPResponse.text(421, "Host \(host ?? "") is not a name of this server\n")
+            }
+            knownHost = host
         }
         if restricted, !alwaysServe.contains(request.path) {
             counters.refused.add(1, ordering: .relaxed)
