@@ -40,6 +40,8 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
     private var watching: UInt32 = 0
     /// The client closed its side: answer what it sent, then close.
     private var peerClosed = false
+    /// A request that ends the connection was dispatched: later pipelined ones are ignored.
+    private var lastRequestSeen = false
     /// After an error answer: our side is shut, and what the client still sends is read and
     /// discarded for a moment, so that closing does not reset the connection (a reset can make
     /// the client lose the error answer it has not read yet).
@@ -140,7 +142,8 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
             phase = newPhase
             phaseSince = now
         }
-        for request in received where !closed && !closeWhenSent { dispatch(request) }
+        // Nothing after a request that ends the connection is handled (its answer is the last).
+        for request in received where !closed && !closeWhenSent && !lastRequestSeen { dispatch(request) }
         if let failure, !closed {
             reading = false
             unreadInput = true
@@ -155,7 +158,10 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
         let keepAlive = request.keepAlive && !restricted && !server.stopping && !peerClosed
         let sequence = nextSequence
         nextSequence += 1
-        if !keepAlive { reading = false }
+        if !keepAlive {
+            reading = false
+            lastRequestSeen = true
+        }
         if let refusal = server.refusal(for: request, restricted: restricted, knownHost: &knownHost) {
             slots.append(Slot(sequence: sequence, isHead: request.method == "HEAD", keepAlive: false, chunked: true, response: refusal))
             reading = false

@@ -116,6 +116,28 @@ final class Started: Sendable {
         await server.stop()
     }
 
+    /// A request pipelined after `Connection: close` is never handled: the close answer is the
+    /// last one, even when it comes later than the handler of the next would.
+    @Test func nothingAfterAClosingRequestIsHandled() async throws {
+        let handled = Mutex<[String]>([])
+        let server = try HTTPServer(host: "127.0.0.1", port: 0) { request, responder in
+            handled.withLock { $0.append(request.path) }
+            Task {
+                try? await Task.sleep(for: .milliseconds(50))
+                responder.respond(.text(200, "\(request.path)\n"))
+            }
+        }
+        server.start()
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        client.send(
+            "GET /first HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\nGET /after HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        let text = await client.read()
+        #expect(text.hasSuffix("/first\n"))
+        #expect(handled.withLock { $0 } == ["/first"])
+        await server.stop()
+    }
+
     /// HEAD gets the headers only; the next response on the connection must start clean.
     @Test func headHasNoBody() async throws {
         let server = try server()
