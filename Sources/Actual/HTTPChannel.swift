@@ -38,6 +38,7 @@ public final class HTTPChannel: MCPChannel {
     private let clock: any MonotonicClock
     private let router: HTTPExchangeRouter
     private let transport: Transport
+    private let parsing = DispatchQueue(label: "omni-http-channel")
     private let state = Mutex(State())
 
     public init(
@@ -48,7 +49,10 @@ public final class HTTPChannel: MCPChannel {
         self.clock = clock
         router = HTTPExchangeRouter(maxMessageBytes: maxMessageBytes, onEvent: onEvent)
         if url.scheme?.lowercased() == "http", let host = url.host {
-            let target = (url.path.isEmpty ? "/" : url.path) + (url.query.map { "?" + $0 } ?? "")
+            // As written in the URL (percent-encoding kept), not the decoded path.
+            let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
+            let path = components?.percentEncodedPath ?? ""
+            let target = (path.isEmpty ? "/" : path) + (components?.percentEncodedQuery.map { "?" + $0 } ?? "")
             let limits = HTTPClientLimits(maxBody: nil)
             transport = .loop(HTTPClient(limits: limits), HTTPOrigin(host: host, port: url.port ?? 80), target: target)
         } else {
@@ -120,20 +124,27 @@ public final class HTTPChannel: MCPChannel {
             let router = router
             let request = HTTPClientRequest(method: "POST", target: target, headers: headers, body: bytes)
             // The transfer's own deadline is a backstop: the caller's wait ends first and cancels.
+            // Messages are parsed on the channel's serial queue, in arrival order, not on the
+            // event loop: a 16 MiB JSON message must not hold up every other connection.
+            let parsing = parsing
             let call = client.send(
                 request, to: origin, timeout: timeout + .seconds(1),
                 handlers: HTTPResponseHandlers(
                     head: { head in
-                        router.began(
-                            exchange, status: head.status, contentType: head.header("Content-Type"),
-                            sessionID: head.header("Mcp-Session-Id"))
+                        parsing.async {
+                            router.began(
+                                exchange, status: head.status, contentType: head.header("Content-Type"),
+                                sessionID: head.header("Mcp-Session-Id"))
+                        }
                     },
                     body: { bytes in
-                        // Complete: the rest of the stream is not needed (closing it is the
-                        // modern era's way of saying so).
-                        if router.received(exchange, bytes) { exchange.cancelTransfer() }
+                        parsing.async {
+                            // Complete: the rest of the stream is not needed (closing it is the
+                            // modern era's way of saying so).
+                            if router.received(exchange, bytes) { exchange.cancelTransfer() }
+                        }
                     },
-                    end: { error in router.completed(exchange, error: error?.description) }))
+                    end: { error in parsing.async { router.completed(exchange, error: error?.description) } }))
             exchange.onCancelTransfer { call.cancel() }
             return { call.cancel() }
         case .session(let session):

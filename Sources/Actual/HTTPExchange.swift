@@ -80,13 +80,13 @@ final class HTTPExchangeRouter: NSObject, URLSessionDataDelegate, Sendable {
         var messages: [[UInt8]] = []
         var overflow = false
         exchange.progress.withLock { progress in
-            if progress.isStream, var events = progress.events {
+            if progress.isStream {
+                // Fed in place: a copy of the parser would copy its partial event on every chunk.
                 do {
-                    for event in try events.feed(data) where !event.data.isEmpty { messages.append(event.data) }
+                    for event in try progress.events?.feed(data) ?? [] where !event.data.isEmpty { messages.append(event.data) }
                 } catch {
                     overflow = true
                 }
-                progress.events = events
             } else if progress.body.count + data.count > maxMessageBytes {
                 overflow = true
             } else {

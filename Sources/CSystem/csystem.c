@@ -24,6 +24,10 @@
 #define SYS_close_range 436
 #endif
 
+// The soft RLIMIT_NOFILE the controller started with, before omni_raise_nofile_limit; -1 until
+// then. Children get it back (see omni_spawn).
+static long long original_nofile_soft = -1;
+
 struct omni_exec_status {
     int step;
     int error;
@@ -132,6 +136,15 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
         // so no server inherits another's pipes or the controller's sockets.
         if (status_fd > 3) close_all(3, status_fd - 1);
         close_all(status_fd + 1, ~0U);
+        // The controller raised its own descriptor limit for thousands of clients; a server gets
+        // the limit the controller was started with (code built on select(2) breaks past 1,024).
+        if (original_nofile_soft >= 0) {
+            struct rlimit limit;
+            if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+                limit.rlim_cur = (rlim_t)original_nofile_soft;
+                setrlimit(RLIMIT_NOFILE, &limit);
+            }
+        }
         if (request->cwd != NULL && chdir(request->cwd) != 0) fail(status_fd, OMNI_SPAWN_CHDIR);
         execve(request->path, request->argv, request->envp);
         fail(status_fd, OMNI_SPAWN_EXEC);
@@ -294,6 +307,7 @@ int omni_accept(int listener, unsigned char address[16], int *family) {
 long long omni_raise_nofile_limit(void) {
     struct rlimit limit;
     if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+    if (original_nofile_soft < 0) original_nofile_soft = limit.rlim_cur == RLIM_INFINITY ? 1048576 : (long long)limit.rlim_cur;
     if (limit.rlim_cur < limit.rlim_max) {
         struct rlimit raised = {limit.rlim_max, limit.rlim_max};
         // A hard limit of RLIM_INFINITY is refused for NOFILE (EPERM): cap at nr_open's usual max.
@@ -302,6 +316,8 @@ long long omni_raise_nofile_limit(void) {
     }
     return limit.rlim_cur == RLIM_INFINITY ? 1048576 : (long long)limit.rlim_cur;
 }
+
+long long omni_original_nofile_limit(void) { return original_nofile_soft; }
 
 long long omni_monotonic_ns(void) {
     struct timespec now;

@@ -85,7 +85,10 @@ actor Daemon {
         let descriptors = Int(omni_raise_nofile_limit())
         do {
             // Health probes are answered even when other clients hold every connection slot.
-            let server = try HTTPServer(host: listen.host, port: listen.port, alwaysServe: ["/healthz", "/readyz"]) {
+            // The admin API reads no bodies: a small limit keeps thousands of connections from
+            // each holding megabytes.
+            let limits = HTTPLimits(body: 64 << 10)
+            let server = try HTTPServer(host: listen.host, port: listen.port, limits: limits, alwaysServe: ["/healthz", "/readyz"]) {
                 [weak self] request, responder in
                 // Liveness needs no state: answered on the I/O thread, with no task hop.
                 if request.target == "/healthz", request.method == "GET" || request.method == "HEAD" {

@@ -45,6 +45,8 @@ final class ClientExchange: @unchecked Sendable {
 /// Idle keep-alive connections by origin. Loop-confined, except the idle count.
 final class ClientPool: @unchecked Sendable {
     private var idle: [HTTPOrigin: [ClientConnection]] = [:]
+    /// One read buffer for the pool's connections: reads happen one at a time on the loop.
+    var scratch = [UInt8](repeating: 0, count: 65536)
     let idleCount = Atomic<Int>(0)
 
     func start(_ exchange: ClientExchange, origin: HTTPOrigin, address: ResolvedAddress, settings: ClientSettings) {
@@ -92,7 +94,9 @@ final class ClientPool: @unchecked Sendable {
 final class ClientConnection: EventLoopHandler, @unchecked Sendable {
     let origin: HTTPOrigin
     private let client: ClientSettings
-    private weak var pool: ClientPool?
+    /// Strong while the connection is open (a request in flight finishes even when its client
+    /// is gone); cleared on close, which breaks the cycle through the pool's idle list.
+    private var pool: ClientPool?
     private var fd: Int32 = -1
     private var token: UInt64 = 0
     private var connecting = false
@@ -133,7 +137,14 @@ final class ClientConnection: EventLoopHandler, @unchecked Sendable {
         }
         connecting = result != 0
         watching = wantedEvents
-        token = client.loop.register(fd: fd, events: watching, handler: self)
+        guard let token = client.loop.register(fd: fd, events: watching, handler: self) else {
+            failure = "\(origin): the event loop cannot watch another socket"
+            Glibc.close(fd)
+            fd = -1
+            closed = true
+            return false
+        }
+        self.token = token
         return true
     }
 
@@ -191,9 +202,9 @@ final class ClientConnection: EventLoopHandler, @unchecked Sendable {
     }
 
     private func readAvailable() {
-        var scratch = [UInt8](repeating: 0, count: 65536)
+        guard let pool else { return close() }
         for _ in 0..<8 {
-            let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let count = pool.scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count < 0, errno == EINTR { continue }
             if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { return }
             guard exchange != nil else {
@@ -211,11 +222,11 @@ final class ClientConnection: EventLoopHandler, @unchecked Sendable {
                 return
             }
             do {
-                deliver(try parser.feed(scratch[0..<count]))
+                deliver(try parser.feed(pool.scratch[0..<count]))
             } catch {
                 return broken(error)
             }
-            if closed || exchange == nil || count < scratch.count { return }
+            if closed || exchange == nil || count < pool.scratch.count { return }
         }
     }
 
@@ -231,7 +242,10 @@ final class ClientConnection: EventLoopHandler, @unchecked Sendable {
             case .end:
                 self.exchange = nil
                 exchange.succeed()
-                if head?.keepAlive == true, parser.isIdle, !closed {
+                // Reusable only when both sides said so, the response ended cleanly, and the
+                // whole request went out (a server may answer before reading all of a body: the
+                // rest of it would be read as the next request).
+                if head?.keepAlive == true, parser.isIdle, output.isEmpty, !closed {
                     idleTimer = client.loop.schedule(at: EventLoop.now() &+ client.idleTimeout.nanoseconds) { [weak self] in
                         self?.close()
                     }
@@ -275,6 +289,7 @@ final class ClientConnection: EventLoopHandler, @unchecked Sendable {
             Glibc.close(fd)
         }
         pool?.remove(self)
+        pool = nil
         let exchange = exchange
         self.exchange = nil
         exchange?.fail(.closed("connection closed"))

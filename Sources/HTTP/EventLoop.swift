@@ -70,11 +70,13 @@ public final class EventLoop: Sendable {
 
     // MARK: Loop-thread API
 
-    func register(fd: Int32, events: UInt32, handler: some EventLoopHandler) -> UInt64 {
+    /// Watches `fd`; nil when epoll refused it (out of memory or watches), and then it is not
+    /// watched at all.
+    func register(fd: Int32, events: UInt32, handler: some EventLoopHandler) -> UInt64? {
         let token = confined.nextToken
         confined.nextToken += 1
+        guard omni_epoll_set(epoll, fd, events, token, 0) == 0 else { return nil }
         confined.handlers[token] = handler
-        _ = omni_epoll_set(epoll, fd, events, token, 0)
         return token
     }
 
@@ -101,6 +103,10 @@ public final class EventLoop: Sendable {
 
     func cancel(_ timer: TimerID) {
         confined.timerActions.removeValue(forKey: timer.raw)
+        // Cancelled entries leave the heap when they reach its top; if they pile up (many
+        // cancelled long deadlines), drop them all at once.
+        let live = confined.timerActions
+        if confined.timers.count > 2 * live.count + 1024 { confined.timers.filter { live[$0.id] != nil } }
     }
 
     /// Timers still pending (cancelled ones are not counted).

@@ -65,22 +65,33 @@ public struct HTTPResponseHandlers: Sendable {
 
 /// A request in flight, to cancel.
 public final class HTTPClientCall: Sendable {
-    private let cancelAction: Mutex<(@Sendable () -> Void)?> = Mutex(nil)
-    private let cancelled = Mutex(false)
+    private struct State {
+        var action: (@Sendable () -> Void)?
+        var cancelled = false
+    }
+
+    // One lock for both: a cancel and the hand-over of its action may race, and neither order
+    // may lose the cancel.
+    private let state = Mutex(State())
 
     init() {}
 
     /// Abandons the request: its `end` runs with `.cancelled` (unless it already ended) and its
     /// connection is closed (the only way to stop a response in HTTP/1.1).
     public func cancel() {
-        let action = cancelAction.withLock { $0 }
-        cancelled.withLock { $0 = true }
+        let action = state.withLock { state in
+            state.cancelled = true
+            return state.action
+        }
         action?()
     }
 
     func onCancel(_ action: @escaping @Sendable () -> Void) {
-        cancelAction.withLock { $0 = action }
-        if cancelled.withLock({ $0 }) { action() }
+        let cancelled = state.withLock { state in
+            state.action = action
+            return state.cancelled
+        }
+        if cancelled { action() }
     }
 }
 
@@ -90,8 +101,11 @@ public final class HTTPClientCall: Sendable {
 /// its network); no TLS.
 ///
 /// One request per connection at a time (no pipelining: a slow response would hold up the
-/// others); a connection returns to the pool when its response ended cleanly and both sides
-/// keep it alive, and leaves it when the server closes it or it idles past `idleTimeout`.
+/// others); a connection returns to the pool when its response ended cleanly, the whole request
+/// was sent and both sides keep it alive, and leaves it when the server closes it or it idles
+/// past `idleTimeout`. The default (4 s) is below the 5 s after which uvicorn and Node close an
+/// idle connection, so a request rarely meets a connection the server is just closing (it is
+/// not retried: a POST may not be sent twice).
 public final class HTTPClient: Sendable {
     private let settings: ClientSettings
     private var loop: EventLoop { settings.loop }
@@ -99,7 +113,7 @@ public final class HTTPClient: Sendable {
     private let addresses = Mutex<[HTTPOrigin: ResolvedAddress]>([:])
 
     public init(
-        loop: EventLoop = .shared, limits: HTTPClientLimits = HTTPClientLimits(), idleTimeout: Duration = .seconds(30),
+        loop: EventLoop = .shared, limits: HTTPClientLimits = HTTPClientLimits(), idleTimeout: Duration = .seconds(4),
         maxIdlePerOrigin: Int = 8
     ) {
         settings = ClientSettings(loop: loop, limits: limits, idleTimeout: idleTimeout, maxIdlePerOrigin: maxIdlePerOrigin)
@@ -122,14 +136,15 @@ public final class HTTPClient: Sendable {
         do {
             bytes = try request.serialized(host: origin.description)
         } catch {
-            handlers.end(.invalidRequest(error.message))
+            let failure = HTTPClientError.invalidRequest(error.message)
+            loop.execute { handlers.end(failure) }
             return call
         }
         let address: ResolvedAddress
         do {
             address = try resolve(origin)
         } catch {
-            handlers.end(error)
+            loop.execute { handlers.end(error) }
             return call
         }
         let exchange = ClientExchange(

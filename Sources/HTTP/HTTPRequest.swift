@@ -51,9 +51,18 @@ public struct HTTPRequest: Sendable, Hashable {
     /// An HTTP/1.0 request with `Transfer-Encoding` never does (RFC 9112 §6.1: its framing may
     /// have been misread by an intermediary, so the connection is not reused).
     public var keepAlive: Bool {
-        let connection = header("Connection")?.lowercased() ?? ""
-        if version == "HTTP/1.0" { return connection.contains("keep-alive") && header("Transfer-Encoding") == nil }
-        return !connection.contains("close")
+        // `Connection` is a comma-separated list of tokens, possibly over several fields.
+        var close = false
+        var keepAlive = false
+        for field in headers where HTTPRequest.equalsIgnoringCase(field.name, "connection") {
+            for token in field.value.split(separator: ",") {
+                let name = String(HTTPWireSyntax.trimmingOWS(token))
+                if HTTPRequest.equalsIgnoringCase(name, "close") { close = true }
+                if HTTPRequest.equalsIgnoringCase(name, "keep-alive") { keepAlive = true }
+            }
+        }
+        if version == "HTTP/1.0" { return keepAlive && !close && header("Transfer-Encoding") == nil }
+        return !close
     }
 
     public static func == (lhs: HTTPRequest, rhs: HTTPRequest) -> Bool {

@@ -44,6 +44,9 @@ public struct HTTPRequestParser: Sendable {
     private var blankBytes = 0
     /// Bytes of the current request consumed so far, for error offsets.
     private var consumed = 0
+    /// Bytes after `cursor` already searched for a line feed: an incomplete line trickled in
+    /// byte by byte is searched once, not once per byte.
+    private var scanned = 0
 
     public init(limits: HTTPLimits = HTTPLimits()) {
         self.limits = limits
@@ -60,25 +63,42 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// The request whose head was just read asked for `100 Continue` before sending its body
+    /// (`Expect: 100-continue`); reset by `takeContinueRequest`.
+    public private(set) var continueRequested = false
+
+    /// Whether the current request asked for `100 Continue` (once per request).
+    public mutating func takeContinueRequest() -> Bool {
+        defer { continueRequested = false }
+        return continueRequested
+    }
+
     /// Bytes received and not yet parsed (the start of a pipelined request, say).
     public var buffered: Int { buffer.count - cursor }
 
+    /// Appends bytes and returns every request they complete.
     public mutating func feed(_ bytes: some Collection<UInt8>) throws(HTTPParseError) -> [HTTPRequest] {
+        append(bytes)
         var done: [HTTPRequest] = []
-        try feed(bytes) { done.append($0) }
+        while let request = try next() { done.append(request) }
         return done
     }
 
-    /// Feeds bytes and hands each complete request to `deliver`, in order; requests completed
-    /// before an error are delivered before it is thrown.
-    public mutating func feed(_ bytes: some Collection<UInt8>, deliver: (HTTPRequest) -> Void) throws(HTTPParseError) {
+    /// Appends received bytes without parsing them (see `next`).
+    public mutating func append(_ bytes: some Collection<UInt8>) {
         if cursor > 0, cursor >= buffer.count - cursor {
             buffer.removeSubrange(0..<cursor)
             cursor = 0
         }
         buffer.append(contentsOf: bytes)
-        while let request = try step() { deliver(request) }
+    }
+
+    /// The next complete request from what was appended, or nil when more bytes are needed.
+    /// A caller that stops asking (to bound requests in flight) keeps the rest buffered.
+    public mutating func next() throws(HTTPParseError) -> HTTPRequest? {
+        let request = try step()
         releaseConsumed()
+        return request
     }
 
     /// Advances as far as the buffer allows; returns a request when one completes.
@@ -177,6 +197,7 @@ public struct HTTPRequestParser: Sendable {
                 throw HTTPParseError(501, at: consumed, "transfer coding \(codings.joined(separator: ", ")) is not supported")
             }
             stage = .chunkSize
+            continueRequested = expectsContinue
             return nil
         }
         guard let text = lengths.first else { return finish() }
@@ -188,10 +209,16 @@ public struct HTTPRequestParser: Sendable {
         }
         if length == 0 { return finish() }
         stage = .body(remaining: length)
+        continueRequested = expectsContinue
         return nil
     }
 
+    private var expectsContinue: Bool {
+        request.version == "HTTP/1.1" && request.header("Expect").map { HTTPRequest.equalsIgnoringCase($0, "100-continue") } == true
+    }
+
     private mutating func finish() -> HTTPRequest {
+        continueRequested = false
         let done = request
         request = HTTPRequest(method: "", target: "")
         stage = .requestLine
@@ -210,13 +237,15 @@ public struct HTTPRequestParser: Sendable {
         // searching, or keeping, more than that.
         let window = min(available, max(limit, 0) + 2)
         let start = cursor
+        let from = min(scanned, window)
         let newline: Int? = buffer.withUnsafeBufferPointer { bytes in
-            guard window > 0, let base = bytes.baseAddress,
-                let found = memchr(base + start, 0x0A, window)
+            guard window > from, let base = bytes.baseAddress,
+                let found = memchr(base + start + from, 0x0A, window - from)
             else { return nil }
             return UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - (base + start)
         }
         guard let newline else {
+            scanned = window
             if available > max(limit, 0) + 1 { throw HTTPParseError(status, at: consumed, "\(what) longer than its limit") }
             return nil
         }
@@ -228,6 +257,7 @@ public struct HTTPRequestParser: Sendable {
         if line.contains(0x0D) { throw HTTPParseError(400, at: consumed, "bare CR in a line") }
         cursor += newline + 1
         consumed += newline + 1
+        scanned = 0
         return line
     }
 
@@ -240,6 +270,7 @@ public struct HTTPRequestParser: Sendable {
     }
 
     private mutating func drop(_ count: Int) {
+        scanned = 0
         cursor += count
         consumed += count
         releaseConsumed()

@@ -34,6 +34,7 @@ public final class HTTPServer: Sendable {
         public var refused: Int
         public var timeouts: Int
         public var slowReaders: Int
+        public var evicted: Int
     }
 
     /// The bound port (useful when asked for port 0).
@@ -87,7 +88,7 @@ public final class HTTPServer: Sendable {
         Stats(
             open: core.counters.accepted.load(ordering: .relaxed) - closedCount, accepted: core.counters.accepted.load(ordering: .relaxed),
             refused: core.counters.refused.load(ordering: .relaxed), timeouts: core.counters.timeouts.load(ordering: .relaxed),
-            slowReaders: core.counters.slowReaders.load(ordering: .relaxed))
+            slowReaders: core.counters.slowReaders.load(ordering: .relaxed), evicted: core.counters.evicted.load(ordering: .relaxed))
     }
 
     private var closedCount: Int { core.counters.closed.load(ordering: .relaxed) }

@@ -25,15 +25,19 @@ public final class HTTPStream: Sendable {
         var overflowed = false
         var pullRequested = false
         var sink: (any Sink)?
-        var limit = Int.max
+        var limit: Int
         var onClose: [@Sendable () -> Void] = []
     }
 
     public let keepAlive: Duration?
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    public init(keepAlive: Duration? = nil) {
+    /// `bufferLimit` bounds what may wait before the connection takes it (a stream answered
+    /// behind other answers, or a producer faster than the loop); the server's `outputBuffer`
+    /// applies from then on, whichever is smaller.
+    public init(keepAlive: Duration? = nil, bufferLimit: Int = 1 << 20) {
         self.keepAlive = keepAlive
+        state = Mutex(State(limit: bufferLimit))
     }
 
     /// Queues bytes; false when the stream is closed (the client is gone or too slow), and then
@@ -108,14 +112,20 @@ public final class HTTPStream: Sendable {
     // MARK: The connection's side
 
     /// Attaches the connection that sends the stream; bytes written before are sent first.
-    func attach(_ sink: any Sink, limit: Int) {
+    /// False when the stream was closed already (it can never be sent).
+    func attach(_ sink: any Sink, limit: Int) -> Bool {
+        var open = true
         let notify: (any Sink)? = state.withLock { state in
-            guard !state.closed else { return nil }
+            guard !state.closed else {
+                open = false
+                return nil
+            }
             state.sink = sink
-            state.limit = limit
+            state.limit = min(state.limit, limit)
             return state.pending.isEmpty && !state.finished ? nil : takeNotification(&state)
         }
         notify?.streamHasData()
+        return open
     }
 
     /// What was written since the last pull, and whether the stream has finished.

@@ -21,17 +21,32 @@ struct MinHeap<Element: Comparable> {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
-        var parent = 0
+        siftDown(from: 0)
+        return top
+    }
+
+    /// Keeps only the elements `keep` accepts, in O(n).
+    mutating func filter(_ keep: (Element) -> Bool) {
+        items = items.filter(keep)
+        // Floyd's heap construction: sift down from the last parent.
+        var parent = items.count / 2 - 1
+        while parent >= 0 {
+            siftDown(from: parent)
+            parent -= 1
+        }
+    }
+
+    private mutating func siftDown(from start: Int) {
+        var parent = start
         while true {
             let left = 2 * parent + 1
             let right = left + 1
             var smallest = parent
             if left < items.count, items[left] < items[smallest] { smallest = left }
             if right < items.count, items[right] < items[smallest] { smallest = right }
-            guard smallest != parent else { break }
+            guard smallest != parent else { return }
             items.swapAt(parent, smallest)
             parent = smallest
         }
-        return top
     }
 }

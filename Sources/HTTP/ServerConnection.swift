@@ -27,14 +27,20 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
     let peer: PeerAddress
     /// Admitted beyond the caps: only the server's always-served paths are answered.
     let restricted: Bool
-    private unowned let server: ServerCore
+    private let server: ServerCore
     private var token: UInt64 = 0
     private var parser: HTTPRequestParser
     private var slots: [Slot] = []
     private var slotHead = 0
     private var nextSequence: UInt64 = 0
     private var output = OutputBuffer()
-    private var reading = true
+    /// More requests may come (false after the last one, an error, the peer's end, a stop).
+    private var moreRequests = true
+    /// `pipelineDepth` requests wait for answers: nothing more is read or parsed until one is
+    /// sent, and no read deadline runs (the server, not the client, is the one waiting).
+    private var paused = false
+    /// Inside `processInput` (a handler answering at once must not re-enter it).
+    private var processing = false
     private var writing = false
     /// The events epoll currently watches for this socket.
     private var watching: UInt32 = 0
@@ -73,12 +79,31 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
 
     func start() {
         watching = events
-        token = server.loop.register(fd: fd, events: watching, handler: self)
+        guard let token = server.loop.register(fd: fd, events: watching, handler: self) else {
+            closed = true
+            Glibc.close(fd)
+            server.connectionClosed(self)
+            return
+        }
+        self.token = token
         settle()
     }
 
+    private static let keepAliveComment = Array(": keep-alive\n\n".utf8)
+    private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
     /// Whether nothing is in progress: no request partly read, none unanswered, nothing unsent.
-    var isIdle: Bool { parser.phase == .idle && pendingSlots == 0 && output.isEmpty }
+    var isIdle: Bool { parser.phase == .idle && parser.buffered == 0 && pendingSlots == 0 && output.isEmpty && !lingering }
+
+    /// Since when the connection has been idle (for eviction at the caps), or nil when busy.
+    var idleSince: UInt64? { isIdle && !closed ? max(phaseSince, lastWrite) : nil }
+
+    private var reading: Bool { lingering || (moreRequests && !paused) }
+
+    private var headTimeout: Duration {
+        // A reserve connection exists only for a probe's quick request.
+        restricted ? min(server.limits.headTimeout, .seconds(1)) : server.limits.headTimeout
+    }
 
     private var pendingSlots: Int { slots.count - slotHead }
 
@@ -110,47 +135,63 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
             discardInput()
             return
         }
-        var received: [HTTPRequest] = []
-        var failure: HTTPParseError?
         // A few reads per wake-up at most, so one fast client cannot starve the others.
-        for _ in 0..<4 where reading {
+        for _ in 0..<4 {
             let count = server.scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count < 0, errno == EINTR { continue }
             if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { break }
             guard count > 0 else {
                 // The peer closed its side. Answers ready at once still go out, but requests
-                // still in progress are cancelled (as Go's server does): a client that half-closes
-                // and waits is rare, one that left is not, and its work must stop.
-                reading = false
+                // still in progress are cancelled (as Go's server and nginx do): a client that
+                // half-closes and waits is rare, one that left is not, and its work must stop.
+                moreRequests = false
                 peerClosed = true
                 break
             }
-            do {
-                try server.scratch.withUnsafeBufferPointer { buffer throws(HTTPParseError) in
-                    try parser.feed(UnsafeBufferPointer(rebasing: buffer[0..<count])) { received.append($0) }
-                }
-            } catch {
-                failure = error
-                break
-            }
-            if pendingSlots + received.count >= server.limits.pipelineDepth { break }
+            server.scratch.withUnsafeBufferPointer { parser.append(UnsafeBufferPointer(rebasing: $0[0..<count])) }
             if count < server.scratch.count { break }
         }
-        let now = EventLoop.now()
-        let newPhase = parser.phase
-        if newPhase != phase {
-            phase = newPhase
-            phaseSince = now
-        }
-        // Nothing after a request that ends the connection is handled (its answer is the last).
-        for request in received where !closed && !closeWhenSent && !lastRequestSeen { dispatch(request) }
-        if let failure, !closed {
-            reading = false
-            unreadInput = true
-            enqueueFinal(HTTPResponse.text(failure.status, "\(failure.message)\n"))
-        }
-        if !closed, pendingSlots >= server.limits.pipelineDepth { reading = false }
+        processInput()
         if !closed, peerClosed, pendingSlots > 0 || streaming != nil { close() }
+    }
+
+    /// Parses and dispatches what is buffered, while fewer than `pipelineDepth` requests wait
+    /// for answers. Each request's head deadline starts when the one before it was parsed.
+    private func processInput() {
+        guard !processing, !closed else { return }
+        processing = true
+        defer { processing = false }
+        var now: UInt64?
+        while !closed, moreRequests, !lastRequestSeen, pendingSlots < server.limits.pipelineDepth {
+            let request: HTTPRequest?
+            do {
+                request = try parser.next()
+            } catch {
+                moreRequests = false
+                unreadInput = true
+                enqueueFinal(HTTPResponse.text(error.status, "\(error.message)\n"))
+                break
+            }
+            guard let request else { break }
+            let parsedAt = EventLoop.now()
+            now = parsedAt
+            phase = .idle
+            phaseSince = parsedAt
+            dispatch(request)
+        }
+        guard !closed else { return }
+        // A client that waits for `100 Continue` before its body gets it at once, when no
+        // earlier answer is still due (an interim answer must not overtake a final one).
+        if parser.takeContinueRequest(), moreRequests, pendingSlots == 0, streaming == nil {
+            output.append(ServerConnection.continueLine)
+            flush()
+            guard !closed else { return }
+        }
+        if parser.phase != phase {
+            phase = parser.phase
+            phaseSince = now ?? EventLoop.now()
+        }
+        paused = moreRequests && !lastRequestSeen && pendingSlots >= server.limits.pipelineDepth
     }
 
     private func dispatch(_ request: HTTPRequest) {
@@ -158,13 +199,10 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
         let keepAlive = request.keepAlive && !restricted && !server.stopping && !peerClosed
         let sequence = nextSequence
         nextSequence += 1
-        if !keepAlive {
-            reading = false
-            lastRequestSeen = true
-        }
+        if !keepAlive { lastRequestSeen = true }
         if let refusal = server.refusal(for: request, restricted: restricted, knownHost: &knownHost) {
             slots.append(Slot(sequence: sequence, isHead: request.method == "HEAD", keepAlive: false, chunked: true, response: refusal))
-            reading = false
+            lastRequestSeen = true
             pump()
             return
         }
@@ -227,8 +265,9 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
                 } else {
                     streaming = stream
                     streamChunked = chunked
-                    if !keepAlive || !chunked { reading = false }
-                    stream.attach(self, limit: server.limits.outputBuffer)
+                    if !keepAlive || !chunked { lastRequestSeen = true }
+                    // A stream its producer closed before it was sent can never end cleanly.
+                    guard stream.attach(self, limit: server.limits.outputBuffer) else { return close() }
                 }
             }
         }
@@ -249,11 +288,21 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
 
     /// The answer just queued is the connection's last: stop reading, close once it is sent.
     private func finishAfterThis() {
-        reading = false
+        moreRequests = false
         closeWhenSent = true
-        for index in slotHead..<slots.count { slots[index].responder?.cancel() }
-        slots.removeAll()
+        abandonSlots()
+    }
+
+    /// Cancels every request still waiting, and closes any stream already answered for one
+    /// (its producer must stop, and nothing will ever send it).
+    private func abandonSlots() {
+        let waiting = slots[slotHead...]
+        slots = []
         slotHead = 0
+        for slot in waiting {
+            slot.responder?.cancel()
+            if case .stream(let stream) = slot.response?.body { stream.close() }
+        }
     }
 
     func streamHasData() {
@@ -281,16 +330,10 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
             streaming = nil
             let keepAlive = slots[slotHead].keepAlive && streamChunked && !server.stopping && !peerClosed
             popSlot()
-            if !keepAlive { finishAfterThis() } else if pendingSlots < server.limits.pipelineDepth { reading = !closeWhenSent }
+            if !keepAlive { finishAfterThis() }
             pump()
         } else {
             flush()
-        }
-        if output.pending > server.limits.outputBuffer {
-            // The client does not read: drop it rather than buffer without bound.
-            server.dropped(slowReader: true)
-            close()
-            return
         }
         settle()
     }
@@ -307,6 +350,7 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
     }
 
     private func flush() {
+        guard !closed else { return }
         let before = output.pending
         let outcome = output.send(to: fd)
         if output.pending < before { lastWrite = EventLoop.now() }
@@ -328,6 +372,7 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
             }
         }
         if !closed, output.pending > server.limits.outputBuffer {
+            // The client does not read: drop it rather than buffer without bound.
             server.dropped(slowReader: true)
             close()
         }
@@ -335,7 +380,6 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
 
     private func startLingering() {
         lingering = true
-        reading = true
         Glibc.shutdown(fd, Int32(SHUT_WR))
         phaseSince = EventLoop.now()
         settle()
@@ -363,18 +407,23 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
             if best.map({ at < $0.at }) ?? true { best = (at, expiry) }
         }
         if !output.isEmpty { consider(sendingSince &+ limits.sendTimeout.nanoseconds, .send) }
-        switch parser.phase {
-        case .head: consider(phaseSince &+ limits.headTimeout.nanoseconds, .read)
-        case .body: consider(phaseSince &+ limits.bodyTimeout.nanoseconds, .read)
-        case .idle:
-            if pendingSlots == 0, output.isEmpty {
-                // Before a connection's first request the head deadline applies, not the idle
-                // one: an idle socket that never spoke is the cheapest way to hold a slot.
-                let timeout = served == 0 ? limits.headTimeout : limits.idleTimeout
-                consider(max(phaseSince, lastWrite) &+ timeout.nanoseconds, .idle)
+        // While paused the server is the one not reading: no read deadline runs.
+        if moreRequests, !paused {
+            switch parser.phase {
+            case .head: consider(phaseSince &+ headTimeout.nanoseconds, .read)
+            case .body: consider(phaseSince &+ limits.bodyTimeout.nanoseconds, .read)
+            case .idle:
+                if pendingSlots == 0, output.isEmpty {
+                    // Before a connection's first request the head deadline applies, not the
+                    // idle one: an idle socket that never spoke is the cheapest way to hold a slot.
+                    let timeout = served == 0 ? headTimeout : limits.idleTimeout
+                    consider(max(phaseSince, lastWrite) &+ timeout.nanoseconds, .idle)
+                }
             }
         }
-        if let stream = streaming, let interval = stream.keepAlive {
+        // Keep-alive comments only on a quiet stream whose client reads: with bytes waiting,
+        // the send deadline is what applies, and a comment must not postpone it.
+        if let stream = streaming, let interval = stream.keepAlive, output.isEmpty {
             consider(max(lastWrite, sendingSince) &+ interval.nanoseconds, .keepAlive)
         }
         return best
@@ -387,6 +436,11 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
     /// Brings epoll's interest set and the timer up to date with the connection's state.
     private func settle() {
         guard !closed else { return }
+        if paused, pendingSlots < server.limits.pipelineDepth, !processing {
+            paused = false
+            processInput()
+            guard !closed else { return }
+        }
         if peerClosed, pendingSlots == 0, streaming == nil, output.isEmpty {
             close()
             return
@@ -417,16 +471,17 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
         if let (at, expiry) = deadline(), at <= now {
             switch expiry {
             case .keepAlive:
-                appendBody(Array(": keep-alive\n\n".utf8))
                 sendingSince = now
-                lastWrite = now
+                appendBody(ServerConnection.keepAliveComment)
                 flush()
             case .read:
                 server.dropped(slowReader: false)
                 if pendingSlots == 0, output.isEmpty {
+                    // The 408 has its own send deadline; past it the connection is simply
+                    // closed. What the client sent of its request is read and dropped after it.
+                    moreRequests = false
+                    unreadInput = true
                     enqueueFinal(HTTPResponse.text(408, "request timeout\n"))
-                    // The 408 has its own send deadline; past it the connection is simply closed.
-                    reading = false
                     settle()
                     return
                 }
@@ -451,12 +506,10 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
         timer = nil
         server.loop.deregister(fd: fd, token: token)
         Glibc.close(fd)
-        let pending = slots[slotHead...].compactMap(\.responder)
-        slots = []
-        slotHead = 0
+        output = OutputBuffer()
+        abandonSlots()
         streaming?.close()
         streaming = nil
-        for responder in pending { responder.cancel() }
         server.connectionClosed(self)
     }
 
@@ -470,7 +523,7 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
         if isIdle {
             close()
         } else {
-            reading = false
+            moreRequests = false
             settle()
         }
     }

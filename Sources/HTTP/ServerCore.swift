@@ -27,6 +27,7 @@ final class ServerCore: EventLoopHandler, @unchecked Sendable {
     /// more connection can be accepted and told 503 instead of staying in the backlog forever.
     private var spare: Int32
     private var stopped: [@Sendable () -> Void] = []
+    private var acceptPaused = false
 
     init(
         listener: Int32, loop: EventLoop, limits: HTTPLimits, hosts: HostPolicy, alwaysServe: Set<String>,
@@ -41,8 +42,12 @@ final class ServerCore: EventLoopHandler, @unchecked Sendable {
         spare = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
-    func start() {
-        listenerToken = loop.register(fd: listener, events: UInt32(EPOLLIN.rawValue), handler: self)
+    /// False when the listener cannot be watched (then nothing is ever accepted).
+    @discardableResult
+    func start() -> Bool {
+        guard let token = loop.register(fd: listener, events: UInt32(EPOLLIN.rawValue), handler: self) else { return false }
+        listenerToken = token
+        return true
     }
 
     // MARK: Accepting
@@ -56,10 +61,14 @@ final class ServerCore: EventLoopHandler, @unchecked Sendable {
             if fd < 0 {
                 switch errno {
                 case EINTR, ECONNABORTED: continue
+                case EAGAIN, EWOULDBLOCK: return  // the backlog is empty
                 case EMFILE, ENFILE:
-                    refuseWithSpare()
-                    return
-                default: return  // EAGAIN: the backlog is empty
+                    if refuseWithSpare() { continue }
+                    return pauseAccepting()
+                default:
+                    // ENOBUFS, ENOMEM: the backlog is still there, and level-triggered epoll
+                    // would report it again at once; try again shortly instead of spinning.
+                    return pauseAccepting()
                 }
             }
             let peer = PeerAddress(bytes: Array(address.prefix(family == AF_INET ? 4 : 16)))
@@ -68,7 +77,14 @@ final class ServerCore: EventLoopHandler, @unchecked Sendable {
     }
 
     private func admit(_ fd: Int32, peer: PeerAddress) {
-        let fromPeer = perPeer[peer, default: 0]
+        var fromPeer = perPeer[peer, default: 0]
+        // At a cap, an idle connection (one that never sent a request, or one kept alive between
+        // requests) gives up its place: holding sockets open must not lock anyone else out.
+        if admitted >= limits.connections || fromPeer >= limits.connectionsPerPeer,
+            evictIdle(of: fromPeer >= limits.connectionsPerPeer ? peer : nil)
+        {
+            fromPeer = perPeer[peer, default: 0]
+        }
         let restricted: Bool
         if admitted < limits.connections, fromPeer < limits.connectionsPerPeer {
             restricted = false
@@ -88,6 +104,30 @@ final class ServerCore: EventLoopHandler, @unchecked Sendable {
         connection.start()
     }
 
+    /// Closes the connection idle the longest (of `peer`, when given); false when none is idle.
+    private func evictIdle(of peer: PeerAddress?) -> Bool {
+        var oldest: (since: UInt64, connection: ServerConnection)?
+        for connection in connections.values where !connection.restricted && (peer == nil || connection.peer == peer) {
+            guard let since = connection.idleSince else { continue }
+            if oldest.map({ since < $0.since }) ?? true { oldest = (since, connection) }
+        }
+        guard let victim = oldest?.connection else { return false }
+        counters.evicted.add(1, ordering: .relaxed)
+        victim.close()
+        return true
+    }
+
+    /// Stops watching the listener for 50 ms (the process is out of descriptors or memory).
+    private func pauseAccepting() {
+        guard !stopping, !acceptPaused else { return }
+        acceptPaused = true
+        loop.modify(fd: listener, events: 0, token: listenerToken)
+        loop.schedule(at: EventLoop.now() &+ 50_000_000) { [self] in
+            acceptPaused = false
+            if !stopping { loop.modify(fd: listener, events: UInt32(EPOLLIN.rawValue), token: listenerToken) }
+        }
+    }
+
     /// Best effort: one non-blocking write of a 503, then close.
     private static func refuse(_ fd: Int32) {
         let busy = HTTPResponse.text(503, "too many connections\n")
@@ -97,8 +137,10 @@ final class ServerCore: EventLoopHandler, @unchecked Sendable {
         Glibc.close(fd)
     }
 
-    private func refuseWithSpare() {
-        guard spare >= 0 else { return }
+    /// Gives up the spare descriptor to accept one connection and refuse it; false when there
+    /// was no spare (or nothing to accept).
+    private func refuseWithSpare() -> Bool {
+        guard spare >= 0 else { return false }
         Glibc.close(spare)
         var address = [UInt8](repeating: 0, count: 16)
         var family: Int32 = 0
@@ -108,6 +150,7 @@ final class ServerCore: EventLoopHandler, @unchecked Sendable {
             ServerCore.refuse(fd)
         }
         spare = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
+        return fd >= 0 && spare >= 0
     }
 
     /// Why a request is answered by the server itself instead of the handler, or nil.
@@ -151,7 +194,10 @@ final class ServerCore: EventLoopHandler, @unchecked Sendable {
     /// once every connection is gone (or `forceAfter` passed, when the rest are closed).
     func stop(forceAfter grace: Duration, done: @escaping @Sendable () -> Void) {
         stopped.append(done)
-        guard !stopping else { return }
+        guard !stopping else {
+            if connections.isEmpty { finishStop() }
+            return
+        }
         stopping = true
         loop.deregister(fd: listener, token: listenerToken)
         Glibc.close(listener)
@@ -178,6 +224,8 @@ final class ServerCore: EventLoopHandler, @unchecked Sendable {
 final class ServerCounters: Sendable {
     let accepted = Atomic<Int>(0)
     let closed = Atomic<Int>(0)
+    /// Idle connections closed to make room at a cap.
+    let evicted = Atomic<Int>(0)
     /// Connections or requests answered 503 because of the caps.
     let refused = Atomic<Int>(0)
     /// Connections closed because a head or body deadline passed.

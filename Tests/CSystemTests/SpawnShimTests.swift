@@ -53,6 +53,25 @@ import Testing
             pid: started.pid, step: started.step, error: started.error, stdout: String(decoding: data, as: UTF8.self), status: status)
     }
 
+    /// The controller raises its descriptor limit for thousands of clients; a child gets the
+    /// limit the controller started with (code built on select(2) breaks past 1,024).
+    @Test func aChildGetsTheDescriptorLimitTheProcessStartedWith() throws {
+        // Start low, as a controller under a default 1,024 would (unless something in this test
+        // process raised the limit already: then the first raise's original stands).
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        if omni_original_nofile_limit() < 0, limit.rlim_max > 1024 {
+            limit.rlim_cur = 1024
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        let raised = omni_raise_nofile_limit()
+        let original = omni_original_nofile_limit()
+        #expect(raised == Int64(limit.rlim_max))
+        let child = try spawn("/bin/sh", ["sh", "-c", "ulimit -n"], env: ["PATH=/usr/bin:/bin"])
+        #expect(child.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == String(original))
+        #expect(original < raised || limit.rlim_max <= 1024)
+    }
+
     private func withOptionalCString<R>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
         guard let text else { return body(nil) }
         return text.withCString { body($0) }

@@ -110,6 +110,25 @@ import Testing
         #expect(failure("\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n") == nil)
     }
 
+    /// `Connection` is a list of tokens: `close` among others, in any case, in any field.
+    @Test func readsConnectionAsTokens() throws {
+        #expect(try parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, CLOSE\r\n\r\n").first?.keepAlive == false)
+        #expect(try parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: te\r\nConnection: close\r\n\r\n").first?.keepAlive == false)
+        #expect(try parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: closed\r\n\r\n").first?.keepAlive == true)
+        #expect(try parse("GET / HTTP/1.0\r\nConnection: foo,Keep-Alive\r\n\r\n").first?.keepAlive == true)
+    }
+
+    /// A line trickled in byte by byte is searched once, not again from its start on every byte.
+    @Test func aTrickledLineIsParsedWhole() throws {
+        var parser = HTTPRequestParser()
+        var requests: [HTTPRequest] = []
+        for byte in "GET /" + String(repeating: "a", count: 4000) + " HTTP/1.1\r\nHost: x\r\n\r\n" {
+            requests += try parser.feed(Array(String(byte).utf8))
+        }
+        #expect(requests.count == 1)
+        #expect(requests.first?.target.count == 4001)
+    }
+
     @Test func http10WithTransferEncodingNeverKeepsTheConnection() throws {
         let requests = try parse("POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
         #expect(requests.first?.keepAlive == false)

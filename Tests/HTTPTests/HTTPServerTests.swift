@@ -62,7 +62,7 @@ final class Started: Sendable {
 
 @Suite(.timeLimit(.minutes(1))) struct HTTPServerTests {
     /// A server whose handler answers at once on the loop thread, except `/slow` (later, from a
-    /// task) and `/stream` (two events, then the end).
+    /// task), `/hang` (never) and `/stream` (two events, then the end).
     private func server(_ limits: HTTPLimits = HTTPLimits(), started: Started = Started(), alwaysServe: Set<String> = [])
         throws -> HTTPServer
     {
@@ -74,6 +74,8 @@ final class Started: Sendable {
                 stream.write(Array("data: two\n\n".utf8))
                 stream.finish()
                 responder.respond(.eventStream(stream))
+            case "/hang":
+                started.flag.withLock { $0 = true }
             case "/slow":
                 started.flag.withLock { $0 = true }
                 Task {
@@ -275,11 +277,13 @@ final class Started: Sendable {
     }
 
     @Test func connectionsBeyondTheCapsGet503ButProbesAreAnswered() async throws {
-        let server = try server(HTTPLimits(connections: 1, reserve: 1), alwaysServe: ["/healthz"])
+        let started = Started()
+        let server = try server(HTTPLimits(connections: 1, reserve: 1), started: started, alwaysServe: ["/healthz"])
         let first = try RawClient(port: server.port)
         defer { first.close() }
-        first.send("GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        _ = await first.read(until: "GET /a")
+        first.send("GET /hang HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        // Busy (its request in progress), so not evicted to make room.
+        try await waitUntil { started.flag.withLock { $0 } }
         // Over the cap, in the reserve: a probe is answered, anything else is 503.
         let probe = try RawClient(port: server.port)
         probe.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -298,18 +302,24 @@ final class Started: Sendable {
         defer { refused.close() }
         #expect(await refused.read().hasPrefix("HTTP/1.1 503 Service Unavailable"))
         #expect(server.stats.refused >= 2)
-        await server.stop()
+        await server.stop(grace: .milliseconds(100))
     }
 
     @Test func thePerPeerCapCountsOnePeersConnections() async throws {
-        let server = try server(HTTPLimits(connectionsPerPeer: 2, reserve: 0))
+        let handled = Mutex(0)
+        // Requests that are never answered keep their connections busy (not evictable).
+        let server = try HTTPServer(host: "127.0.0.1", port: 0, limits: HTTPLimits(connectionsPerPeer: 2, reserve: 0)) { _, _ in
+            handled.withLock { $0 += 1 }
+        }
+        server.start()
         let clients = try (0..<2).map { _ in try RawClient(port: server.port) }
         defer { for client in clients { client.close() } }
-        try await waitUntil { server.stats.open == 2 }
+        for client in clients { client.send("GET /hang HTTP/1.1\r\nHost: localhost\r\n\r\n") }
+        try await waitUntil { handled.withLock { $0 } == 2 }
         let third = try RawClient(port: server.port)
         defer { third.close() }
         #expect(await third.read().hasPrefix("HTTP/1.1 503"))
-        await server.stop()
+        await server.stop(grace: .milliseconds(100))
     }
 
     @Test func streamsChunkedBodies() async throws {
@@ -357,6 +367,18 @@ final class Started: Sendable {
         let text = await response
         #expect(text.contains("slow"))
         #expect(text.contains("Connection: close"))
+    }
+
+    /// `Expect: 100-continue` gets its interim answer at once, then the final one after the body.
+    @Test func aClientThatExpectsContinueGetsIt() async throws {
+        let server = try server()
+        let client = try RawClient(port: server.port)
+        defer { client.close() }
+        client.send("POST /up HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+        #expect(await client.read(until: "\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n")
+        client.send("abc")
+        #expect(await client.read(until: "POST /up 3\n").hasSuffix("POST /up 3\n"))
+        await server.stop()
     }
 
     @Test func refusesANonIPListenAddress() {

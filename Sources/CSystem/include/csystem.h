@@ -107,6 +107,9 @@ int omni_accept(int listener, unsigned char address[16], int *family);
 /// (or -1). Thousands of client connections need more than the usual 1,024 descriptors.
 long long omni_raise_nofile_limit(void);
 
+/// The soft RLIMIT_NOFILE before the first omni_raise_nofile_limit (what children get), or -1.
+long long omni_original_nofile_limit(void);
+
 /// CLOCK_MONOTONIC in nanoseconds: cheap, for deadlines on an event loop.
 long long omni_monotonic_ns(void);
 
