@@ -167,6 +167,11 @@ public struct HTTPRequestParser: Sendable {
                 }
                 headerBytes += line.count + 2
                 if line.isEmpty { return finish() }
+                // Checked as strictly as a header (then dropped: nothing here reads trailers).
+                guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex,
+                    line[line.startIndex..<colon].allSatisfy(HTTPWireSyntax.isTokenByte),
+                    line[(colon + 1)...].allSatisfy(HTTPWireSyntax.isFieldByte)
+                else { throw HTTPParseError(400, at: consumed, "malformed trailer field") }
                 trailerCount += 1
                 guard request.headers.count + trailerCount <= limits.headerCount else {
                     throw HTTPParseError(431, at: consumed, "more than \(limits.headerCount) header and trailer fields")

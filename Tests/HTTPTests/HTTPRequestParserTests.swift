@@ -98,6 +98,8 @@ import Testing
         #expect(failure(head + "A: 1\r\nB: 2\r\n\r\n", limits: small)?.status == 431)
         #expect(failure(head + "A: " + String(repeating: "b", count: 200) + "\r\n\r\n", limits: small)?.status == 431)
         #expect(failure(head + "A: 1\r\n\r\n", limits: small) == nil)
+        #expect(failure(head + "No colon\r\n\r\n", limits: small)?.message == "malformed trailer field")
+        #expect(failure(head + "A: b\u{1}\r\n\r\n", limits: small)?.message == "malformed trailer field")
     }
 
     /// Empty lines before a request are allowed, but only up to the request-line limit, and the
