@@ -39,6 +39,7 @@ public final class HTTPChannel: MCPChannel {
     private let router: HTTPExchangeRouter
     private let transport: Transport
     private let parsing = DispatchQueue(label: "omni-http-channel")
+    private let maxMessageBytes: Int
     private let state = Mutex(State())
 
     public init(
@@ -47,6 +48,7 @@ public final class HTTPChannel: MCPChannel {
     ) {
         self.url = url
         self.clock = clock
+        self.maxMessageBytes = maxMessageBytes
         router = HTTPExchangeRouter(maxMessageBytes: maxMessageBytes, onEvent: onEvent)
         if url.scheme?.lowercased() == "http", let host = url.host {
             // As written in the URL (percent-encoding kept), not the decoded path.
@@ -127,6 +129,7 @@ public final class HTTPChannel: MCPChannel {
             // Messages are parsed on the channel's serial queue, in arrival order, not on the
             // event loop: a 16 MiB JSON message must not hold up every other connection.
             let parsing = parsing
+            let maxMessageBytes = maxMessageBytes
             let call = client.send(
                 request, to: origin, timeout: timeout + .seconds(1),
                 handlers: HTTPResponseHandlers(
@@ -138,7 +141,18 @@ public final class HTTPChannel: MCPChannel {
                         }
                     },
                     body: { bytes in
+                        // Back-pressure: a server that sends faster than its messages are parsed
+                        // is cut off rather than buffered without bound.
+                        let waiting = exchange.queued.withLock { queued in
+                            queued += bytes.count
+                            return queued
+                        }
+                        if waiting > 2 * maxMessageBytes {
+                            exchange.cancelTransfer()
+                            return
+                        }
                         parsing.async {
+                            exchange.queued.withLock { $0 -= bytes.count }
                             // Complete: the rest of the stream is not needed (closing it is the
                             // modern era's way of saying so).
                             if router.received(exchange, bytes) { exchange.cancelTransfer() }

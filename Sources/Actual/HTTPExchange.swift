@@ -27,6 +27,8 @@ final class HTTPExchange: Sendable {
     let expected: RPCID?
     let reply = OneShot<Outcome>()
     let progress = Mutex(Progress())
+    /// Body bytes handed to the parsing queue and not parsed yet.
+    let queued = Mutex(0)
     private let cancelTransferAction = Mutex<(@Sendable () -> Void)?>(nil)
     private let transferCancelled = Mutex(false)
 

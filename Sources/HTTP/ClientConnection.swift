@@ -45,6 +45,7 @@ final class ClientExchange: @unchecked Sendable {
 /// Idle keep-alive connections by origin. Loop-confined, except the idle count.
 final class ClientPool: @unchecked Sendable {
     private var idle: [HTTPOrigin: [ClientConnection]] = [:]
+    private var retired = false
     /// One read buffer for the pool's connections: reads happen one at a time on the loop.
     var scratch = [UInt8](repeating: 0, count: 65536)
     let idleCount = Atomic<Int>(0)
@@ -65,17 +66,19 @@ final class ClientPool: @unchecked Sendable {
         connection.begin(exchange)
     }
 
-    /// Keeps `connection` for the next request to its origin, or closes it when enough are kept.
+    /// Keeps `connection` for the next request to its origin, or closes it when enough are kept
+    /// (or the client is gone).
     func release(_ connection: ClientConnection, limit: Int) {
         var list = idle[connection.origin, default: []]
-        guard list.count < limit else { return connection.close() }
+        guard !retired, list.count < limit else { return connection.close() }
         list.append(connection)
         idle[connection.origin] = list
         idleCount.add(1, ordering: .relaxed)
     }
 
-    /// Closes every idle connection (the client is gone).
+    /// Closes every idle connection, and those still busy as they finish (the client is gone).
     func closeAll() {
+        retired = true
         let all = idle.values.flatMap { $0 }
         for connection in all { connection.close() }
     }

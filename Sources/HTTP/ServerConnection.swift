@@ -41,6 +41,8 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
     private var paused = false
     /// Inside `processInput` (a handler answering at once must not re-enter it).
     private var processing = false
+    /// The request being read asked for `100 Continue`, not sent yet (earlier answers are due).
+    private var continuePending = false
     private var writing = false
     /// The events epoll currently watches for this socket.
     private var watching: UInt32 = 0
@@ -52,7 +54,6 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
     /// discarded for a moment, so that closing does not reset the connection (a reset can make
     /// the client lose the error answer it has not read yet).
     private var lingering = false
-    private var unreadInput = false
     private var closeWhenSent = false
     private(set) var closed = false
     private var streaming: HTTPStream?
@@ -98,12 +99,20 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
     /// Since when the connection has been idle (for eviction at the caps), or nil when busy.
     var idleSince: UInt64? { isIdle && !closed ? max(phaseSince, lastWrite) : nil }
 
-    private var reading: Bool { lingering || (moreRequests && !paused) }
-
-    private var headTimeout: Duration {
-        // A reserve connection exists only for a probe's quick request.
-        restricted ? min(server.limits.headTimeout, .seconds(1)) : server.limits.headTimeout
+    /// Whether the client sent something this side has not read yet (a request on its way is
+    /// no reason to evict). One non-blocking peek.
+    var hasUnreadInput: Bool {
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0
     }
+
+    /// Whether input is wanted: to parse (more requests may come, the pipeline has room), or to
+    /// drain it while lingering.
+    private var reading: Bool { lingering || (moreRequests && !lastRequestSeen && !paused) }
+
+    // A reserve connection exists only for a probe's quick request.
+    private var headTimeout: Duration { restricted ? min(server.limits.headTimeout, .seconds(1)) : server.limits.headTimeout }
+    private var bodyTimeout: Duration { restricted ? min(server.limits.bodyTimeout, .seconds(1)) : server.limits.bodyTimeout }
 
     private var pendingSlots: Int { slots.count - slotHead }
 
@@ -168,7 +177,6 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
                 request = try parser.next()
             } catch {
                 moreRequests = false
-                unreadInput = true
                 enqueueFinal(HTTPResponse.text(error.status, "\(error.message)\n"))
                 break
             }
@@ -180,21 +188,29 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
             dispatch(request)
         }
         guard !closed else { return }
-        // A client that waits for `100 Continue` before its body gets it at once, when no
-        // earlier answer is still due (an interim answer must not overtake a final one).
-        if parser.takeContinueRequest(), moreRequests, pendingSlots == 0, streaming == nil {
-            output.append(ServerConnection.continueLine)
-            flush()
-            guard !closed else { return }
-        }
         if parser.phase != phase {
             phase = parser.phase
             phaseSince = now ?? EventLoop.now()
         }
+        if parser.takeContinueRequest() { continuePending = true }
+        sendContinueIfDue()
         paused = moreRequests && !lastRequestSeen && pendingSlots >= server.limits.pipelineDepth
     }
 
+    /// A client waiting for `100 Continue` before its body gets it once no earlier answer is
+    /// still due (an interim answer must not overtake a final one); its body deadline starts then.
+    private func sendContinueIfDue() {
+        guard continuePending, !closed, pendingSlots == 0, streaming == nil else { return }
+        continuePending = false
+        guard moreRequests, !lastRequestSeen, parser.phase == .body else { return }
+        if output.isEmpty { sendingSince = EventLoop.now() }
+        output.append(ServerConnection.continueLine)
+        phaseSince = EventLoop.now()
+        flush()
+    }
+
     private func dispatch(_ request: HTTPRequest) {
+        continuePending = false
         served += 1
         let keepAlive = request.keepAlive && !restricted && !server.stopping && !peerClosed
         let sequence = nextSequence
@@ -257,6 +273,13 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
             case .stream(let stream):
                 // HTTP/1.0 has no chunked coding: the stream ends when the connection closes.
                 let chunked = slot.chunked
+                if stream.isClosed, !slot.isHead {
+                    // Closed by its producer before it was sent: it has nothing to say and can
+                    // never end cleanly. Answers before it still go out; then the connection ends.
+                    popSlot()
+                    finishAfterThis()
+                    continue
+                }
                 output.append(response.head(keepAlive: keepAlive && chunked, chunked: chunked))
                 if slot.isHead {
                     stream.close()
@@ -266,8 +289,13 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
                     streaming = stream
                     streamChunked = chunked
                     if !keepAlive || !chunked { lastRequestSeen = true }
-                    // A stream its producer closed before it was sent can never end cleanly.
-                    guard stream.attach(self, limit: server.limits.outputBuffer) else { return close() }
+                    // Closed in the meantime: the head is out but the body cannot follow; what
+                    // came before still goes out, then the connection ends.
+                    if !stream.attach(self, limit: server.limits.outputBuffer) {
+                        streaming = nil
+                        popSlot()
+                        finishAfterThis()
+                    }
                 }
             }
         }
@@ -362,20 +390,23 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
             writing = true
         case .drained:
             writing = false
-            if closeWhenSent, !lingering {
-                if unreadInput || parser.buffered > 0 || parser.phase != .idle {
-                    startLingering()
-                } else {
-                    close()
-                }
-                return
-            }
+            if closeWhenSent, !lingering { return finishConnection() }
         }
         if !closed, output.pending > server.limits.outputBuffer {
             // The client does not read: drop it rather than buffer without bound.
             server.dropped(slowReader: true)
             close()
         }
+    }
+
+    /// Ends a connection whose last answer went out. Unless the client already closed its side,
+    /// ours is shut first and what the client still sends is read and dropped (there may be
+    /// bytes in the kernel nobody read: closing over them would reset the connection and could
+    /// destroy the answer before the client read it).
+    private func finishConnection() {
+        guard !closed else { return }
+        if peerClosed { return close() }
+        if !lingering { startLingering() }
     }
 
     private func startLingering() {
@@ -407,11 +438,12 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
             if best.map({ at < $0.at }) ?? true { best = (at, expiry) }
         }
         if !output.isEmpty { consider(sendingSince &+ limits.sendTimeout.nanoseconds, .send) }
-        // While paused the server is the one not reading: no read deadline runs.
-        if moreRequests, !paused {
+        // While paused (or past the last request) the server is the one not reading: no read
+        // deadline runs.
+        if moreRequests, !lastRequestSeen, !paused, !continuePending {
             switch parser.phase {
             case .head: consider(phaseSince &+ headTimeout.nanoseconds, .read)
-            case .body: consider(phaseSince &+ limits.bodyTimeout.nanoseconds, .read)
+            case .body: consider(phaseSince &+ bodyTimeout.nanoseconds, .read)
             case .idle:
                 if pendingSlots == 0, output.isEmpty {
                     // Before a connection's first request the head deadline applies, not the
@@ -438,12 +470,18 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
         guard !closed else { return }
         if paused, pendingSlots < server.limits.pipelineDepth, !processing {
             paused = false
+            // The client was not the one waiting: a request partly read before the pause gets
+            // its head (or body) deadline from now.
+            phase = parser.phase
+            phaseSince = EventLoop.now()
             processInput()
             guard !closed else { return }
         }
-        if peerClosed, pendingSlots == 0, streaming == nil, output.isEmpty {
-            close()
-            return
+        sendContinueIfDue()
+        guard !closed else { return }
+        // Nothing more can happen: no request may come, none is waiting, nothing is unsent.
+        if !moreRequests || lastRequestSeen, pendingSlots == 0, streaming == nil, output.isEmpty, !lingering {
+            return finishConnection()
         }
         let wanted = events
         if wanted != watching {
@@ -480,7 +518,6 @@ final class ServerConnection: EventLoopHandler, HTTPStream.Sink, @unchecked Send
                     // The 408 has its own send deadline; past it the connection is simply
                     // closed. What the client sent of its request is read and dropped after it.
                     moreRequests = false
-                    unreadInput = true
                     enqueueFinal(HTTPResponse.text(408, "request timeout\n"))
                     settle()
                     return

@@ -108,7 +108,7 @@ final class ServerCore: EventLoopHandler, @unchecked Sendable {
     private func evictIdle(of peer: PeerAddress?) -> Bool {
         var oldest: (since: UInt64, connection: ServerConnection)?
         for connection in connections.values where !connection.restricted && (peer == nil || connection.peer == peer) {
-            guard let since = connection.idleSince else { continue }
+            guard let since = connection.idleSince, !connection.hasUnreadInput else { continue }
             if oldest.map({ since < $0.since }) ?? true { oldest = (since, connection) }
         }
         guard let victim = oldest?.connection else { return false }
