@@ -50,6 +50,12 @@ let package = Package(
             dependencies: ["CSystem"],
             swiftSettings: strict
         ),
+        // The MCP front door (issue 12, in progress): guards and routing so far.
+        .target(
+            name: "Gateway",
+            dependencies: ["Desired", "Metering"],
+            swiftSettings: strict
+        ),
         .target(
             name: "Reconciler",
             dependencies: ["Desired", "Actual", "Metering"],
@@ -102,6 +108,11 @@ let package = Package(
         .testTarget(
             name: "ControllerTests",
             dependencies: ["Controller", "Actual", "Desired", "JSON"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: ["Gateway", "Desired"],
             swiftSettings: strict
         ),
         .testTarget(
