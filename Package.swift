@@ -63,7 +63,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "Controller",
-            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "JSON", "Metering", "CSystem"],
+            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "Gateway", "JSON", "Metering", "CSystem"],
             swiftSettings: strict
         ),
         // The demo MCP server: the quickstart's first server and the tests' fault injector.

@@ -2,6 +2,7 @@ import Actual
 import CSystem
 import Desired
 import Foundation
+import Gateway
 import HTTP
 import JSON
 import Reconciler
@@ -22,7 +23,8 @@ actor Daemon {
     private var server: HTTPServer?
     private var load: Workspace.Load?
     private var reload = ReloadRecord(at: Date(), successful: true, problems: [], keptLastGood: [])
-    private var tokens: Set<String> = []
+    private var auth = BearerAuthenticator(list: "")
+    private var origins = OriginPolicy(allowed: [])
     private var salt: HashSalt?
     private var shuttingDown = false
     /// Every secret value seen since start: a rotated or disabled server's old process may
@@ -52,10 +54,8 @@ actor Daemon {
         let config = state.config
         logger.configure(level: config.logLevel, secrets: Daemon.secrets(state))
         let (environment, _) = workspace.environment(process)
-        tokens = Set(
-            (environment[config.tokensEnv] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
-                !$0.isEmpty
-            })
+        auth = BearerAuthenticator(list: environment[config.tokensEnv] ?? "")
+        origins = OriginPolicy(allowed: config.allowedOrigins)
         var listen = config.listen
         if let text = listenOverride {
             guard let address = ListenAddress(text) else {
@@ -64,7 +64,7 @@ actor Daemon {
             }
             listen = address
         }
-        guard listen.isLoopback || !tokens.isEmpty else {
+        guard listen.isLoopback || auth.isEnabled else {
             Output.error("controller run: listening on \(listen) (not loopback) requires tokens in \(config.tokensEnv)")
             return 2
         }
@@ -209,11 +209,14 @@ actor Daemon {
     private static let alive = HTTPResponse.text(200, "ok\n")
 
     private func route(_ request: HTTPRequest) async -> HTTPResponse {
-        if request.path != "/healthz", !tokens.isEmpty {
-            let header = request.header("Authorization") ?? ""
-            guard header.hasPrefix("Bearer "), tokens.contains(String(header.dropFirst(7))) else {
-                return HTTPResponse(status: 401, headers: [("WWW-Authenticate", "Bearer")], body: .bytes(Array("unauthorized\n".utf8)))
-            }
+        // Probes need no credentials (DESIGN.md principle 6): /healthz and /readyz are open, and
+        // /readyz names no server to a caller without a token.
+        // A page in a browser may not read the controller's state: only loopback origins and
+        // `auth.allowed_origins` pass (requests without `Origin` are not from a page).
+        guard origins.allows(request.header("Origin")) else { return .text(403, "origin not allowed\n") }
+        let authorized = !auth.isEnabled || auth.accepts(authorization: request.header("Authorization"))
+        if !authorized, request.path != "/healthz", request.path != "/readyz" {
+            return HTTPResponse(status: 401, headers: [("WWW-Authenticate", "Bearer")], body: .bytes(Array("unauthorized\n".utf8)))
         }
         guard request.method == "GET" || request.method == "HEAD" else {
             return HTTPResponse(status: 405, headers: [("Allow", "GET, HEAD")], body: .bytes(Array("method not allowed\n".utf8)))
@@ -224,7 +227,8 @@ actor Daemon {
         case "/readyz":
             guard let state = load?.state, let supervisor, let executor else { return .text(503, "starting\n") }
             let notReady = StatusReport.readiness(desired: state, actual: await supervisor.snapshot(), holds: await executor.currentHolds)
-            if notReady.isEmpty { return .text(200, "ready: \(state.servers.count) server(s)\n") }
+            if notReady.isEmpty { return .text(200, authorized ? "ready: \(state.servers.count) server(s)\n" : "ready\n") }
+            guard authorized else { return .text(503, "not ready\n") }
             return .text(503, "not ready:\n" + notReady.map { "  \($0.0): \($0.1)\n" }.joined())
         case "/status":
             guard let state = load?.state, let supervisor, let executor else { return .text(503, "starting\n") }

@@ -154,12 +154,17 @@ import Testing
         #expect(outcome.stderr.contains("requires tokens in OMNI_API_TOKENS"))
     }
 
-    @Test func tokensGuardEverythingButLiveness() throws {
+    /// Probes need no token (`/readyz` then names no server); everything else does.
+    @Test func tokensGuardEverythingButTheProbes() throws {
         let scratch = try scratch()
-        let controller = try RunningController(root: scratch.root, environment: ["OMNI_API_TOKENS": "t0k3n-abcdef"])
-        _ = try controller.waitForStatus("/healthz", 200)
-        #expect(try controller.get("/readyz").0 == 401)
-        #expect(try controller.get("/readyz", token: "t0k3n-abcdef").0 == 200)
+        let controller = try RunningController(root: scratch.root, environment: ["OMNI_API_TOKENS": "other, t0k3n-abcdef"])
+        #expect(try controller.waitForStatus("/readyz", 200) == "ready\n\n")
+        let detailed = try controller.get("/readyz", token: "t0k3n-abcdef")
+        #expect(detailed.0 == 200 && detailed.1.hasPrefix("ready: 0 server(s)"))
+        #expect(try controller.get("/status").0 == 401)
+        #expect(try controller.get("/status", token: "t0k3n-abcde").0 == 401)
+        #expect(try controller.get("/status", token: "t0k3n-abcdef").0 == 200)
+        #expect(try controller.get("/metrics", token: "other").0 == 200)
         #expect(controller.stop() == 0)
     }
 

@@ -133,6 +133,19 @@ def test_a_chunked_body_is_read_and_the_connection_stays_usable(controller):
     conn.close()
 
 
+def test_a_foreign_origin_is_refused_and_a_loopback_one_allowed(controller):
+    _, port = controller
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/status", headers={"Origin": "https://evil.example"})
+    response = conn.getresponse()
+    assert response.status == 403 and response.read() == b"origin not allowed\n"
+    conn.request("GET", "/status", headers={"Origin": f"http://localhost:{port}"})
+    response = conn.getresponse()
+    assert response.status == 200
+    response.read()
+    conn.close()
+
+
 def test_head_and_http_10(controller):
     _, port = controller
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
