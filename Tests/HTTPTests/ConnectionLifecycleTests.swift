@@ -13,7 +13,7 @@ import Testing
         let entered = Mutex(false)
     }
 
-    /// /delay/<ms>: answered <ms> later from a task; /block: the loop thread sleeps 500 ms, then
+    /// /delay/<ms>: answered <ms> later from a task; /block: the loop thread sleeps 2 s, then
     /// answers; anything else at once. Each server gets its own loop (/block must not stall others).
     private func server(_ limits: HTTPLimits, blocking: Blocking = Blocking()) throws -> HTTPServer {
         let server = try HTTPServer(host: "127.0.0.1", port: 0, limits: limits, loop: EventLoop(name: "lifecycle-test")) {
@@ -27,7 +27,8 @@ import Testing
             }
             if request.path == "/block" {
                 blocking.entered.withLock { $0 = true }
-                usleep(500_000)
+                // Long enough for the test to connect and send meanwhile, even on a loaded machine.
+                usleep(2_000_000)
             }
             if request.path == "/closed" {
                 let stream = HTTPStream()
