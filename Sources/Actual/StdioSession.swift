@@ -26,6 +26,14 @@ public final class StdioSession: MCPChannel {
     private struct Pending {
         var method: String
         var reply: Reply
+        /// The progress token the server was given for this request (the session's own).
+        var progressToken: String?
+    }
+
+    /// Where a forwarded request's progress notifications go, and the token its caller chose.
+    private struct ProgressRoute {
+        var original: JSONValue
+        var sink: @Sendable (JSONValue) -> Void
     }
 
     private struct State {
@@ -35,6 +43,8 @@ public final class StdioSession: MCPChannel {
         var protocolErrors = 0
         /// Ids given up on (timeout, cancel): a late answer to one is expected, not an error.
         var abandoned: Set<Int> = []
+        /// Progress tokens of forwarded requests in flight, by the token the server was given.
+        var progress: [String: ProgressRoute] = [:]
     }
 
     private let writer: PipeWriter
@@ -73,14 +83,34 @@ public final class StdioSession: MCPChannel {
         open(method, params: params, reply: .callback(onReply))
     }
 
+    /// Sends a request on behalf of a client of the controller (the gateway): like `send`, and
+    /// when `params._meta.progressToken` is set and `onProgress` given, the server gets a token of
+    /// the session's own (many clients' tokens may collide on one server), and each
+    /// `notifications/progress` for it reaches `onProgress` with the caller's token put back, on
+    /// the loop thread, in order, until the request ends.
+    public func forward(
+        _ method: String, params: JSONValue?, onProgress: (@Sendable (JSONValue) -> Void)?,
+        onReply: @escaping @Sendable (Int, Result<JSONValue, RPCError>) -> Void
+    ) -> Result<Int, RPCError> {
+        guard let onProgress, let meta = params?["_meta"], let original = meta["progressToken"],
+            original.stringValue != nil || original.intValue != nil
+        else { return open(method, params: params, reply: .callback(onReply)) }
+        return open(method, params: params, reply: .callback(onReply)) { id, params in
+            let token = "omni-\(id)"
+            let rewritten = params?.setting("_meta", to: meta.setting("progressToken", to: .string(token)))
+            return (rewritten, token, ProgressRoute(original: original, sink: onProgress))
+        }
+    }
+
     /// Gives up on request `id`: a late answer is expected and ignored. With a `reason`, the
     /// server is told (`notifications/cancelled`). Returns whether the request was still waiting
     /// (false: its answer, or the session's close, got there first).
     @discardableResult
-    func abandon(_ id: Int, notifying reason: String?) -> Bool {
+    public func abandon(_ id: Int, notifying reason: String?) -> Bool {
         let waiting = state.withLock { state in
             if state.abandoned.count >= 1024 { state.abandoned.removeAll() }
-            guard state.pending.removeValue(forKey: id) != nil else { return false }
+            guard let pending = state.pending.removeValue(forKey: id) else { return false }
+            if let token = pending.progressToken { state.progress.removeValue(forKey: token) }
             state.abandoned.insert(id)
             return true
         }
@@ -92,16 +122,32 @@ public final class StdioSession: MCPChannel {
         return waiting
     }
 
-    private func open(_ method: String, params: JSONValue?, reply: Reply) -> Result<Int, RPCError> {
-        let opened: Result<Int, RPCError> = state.withLock { state in
+    /// Allocates an id, registers the reply (and, through `rewrite`, a progress route and the
+    /// params as sent), and writes the request.
+    private func open(
+        _ method: String, params: JSONValue?, reply: Reply,
+        rewrite: ((Int, JSONValue?) -> (JSONValue?, String, ProgressRoute))? = nil
+    ) -> Result<Int, RPCError> {
+        let opened: Result<(Int, JSONValue?), RPCError> = state.withLock { state in
             if let closed = state.closed { return .failure(.closed(closed)) }
             state.nextID += 1
-            state.pending[state.nextID] = Pending(method: method, reply: reply)
-            return .success(state.nextID)
+            let id = state.nextID
+            var sent = params
+            var token: String?
+            if let rewrite {
+                let (rewritten, progressToken, route) = rewrite(id, params)
+                sent = rewritten
+                token = progressToken
+                state.progress[progressToken] = route
+            }
+            state.pending[id] = Pending(method: method, reply: reply, progressToken: token)
+            return .success((id, sent))
         }
-        guard case .success(let id) = opened else { return opened }
-        guard send(RPCMessage.encodeRequest(id: .int(id), method: method, params: params)) else {
-            _ = state.withLock { $0.pending.removeValue(forKey: id) }
+        guard case .success(let (id, sent)) = opened else { return opened.map(\.0) }
+        guard send(RPCMessage.encodeRequest(id: .int(id), method: method, params: sent)) else {
+            state.withLock { state in
+                if let token = state.pending.removeValue(forKey: id)?.progressToken { state.progress.removeValue(forKey: token) }
+            }
             return .failure(.unwritable("stdin is closed or its queue is full"))
         }
         return .success(id)
@@ -116,7 +162,10 @@ public final class StdioSession: MCPChannel {
     func close(_ reason: String) {
         let pending = state.withLock { state in
             if state.closed == nil { state.closed = reason }
-            defer { state.pending = [:] }
+            defer {
+                state.pending = [:]
+                state.progress = [:]
+            }
             return Array(state.pending)
         }
         for (id, request) in pending { request.reply.deliver(id, .failure(.closed(reason))) }
@@ -151,6 +200,7 @@ public final class StdioSession: MCPChannel {
             countProtocolError()
             onEvent(.invalidMessage(reason: "error response without an id: \(error)", excerpt: StdioSession.excerpt(bytes)))
         case .notification(let method, let params):
+            if method == "notifications/progress", let params, deliverProgress(params) { return }
             onEvent(.notification(method: method, params: params))
         case .request(let id, let method, _):
             onEvent(.serverRequest(method: method))
@@ -171,7 +221,9 @@ public final class StdioSession: MCPChannel {
             // After close every request was failed already: answers drained from the pipe of
             // an exited process are late, not unknown.
             if state.closed != nil { return (nil, true) }
-            return (state.pending.removeValue(forKey: number).map { (number, $0) }, state.abandoned.remove(number) != nil)
+            let pending = state.pending.removeValue(forKey: number)
+            if let token = pending?.progressToken { state.progress.removeValue(forKey: token) }
+            return (pending.map { (number, $0) }, state.abandoned.remove(number) != nil)
         }
         if late { return }
         guard let (number, pending) = pending else {
@@ -180,6 +232,16 @@ public final class StdioSession: MCPChannel {
             return
         }
         pending.reply.deliver(number, outcome)
+    }
+
+    /// Hands a progress notification to the forwarded request it belongs to, with its caller's
+    /// token; false when the token is not one of ours (the owner hears of it as an event).
+    private func deliverProgress(_ params: JSONValue) -> Bool {
+        guard let token = params["progressToken"]?.stringValue,
+            let route = state.withLock({ $0.progress[token] })
+        else { return false }
+        route.sink(params.setting("progressToken", to: route.original))
+        return true
     }
 
     private func countProtocolError() {

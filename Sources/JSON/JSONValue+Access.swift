@@ -42,3 +42,17 @@ extension JSONValue {
         return nil
     }
 }
+
+extension JSONValue {
+    /// This object with `key` set to `value` (replaced in place, or appended); anything that is
+    /// not an object is returned unchanged.
+    public func setting(_ key: String, to value: JSONValue) -> JSONValue {
+        guard case .object(var pairs) = self else { return self }
+        if let index = pairs.firstIndex(where: { $0.0 == key }) {
+            pairs[index].1 = value
+        } else {
+            pairs.append((key, value))
+        }
+        return .object(pairs)
+    }
+}
