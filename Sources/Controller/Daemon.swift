@@ -223,7 +223,7 @@ actor Daemon {
         }
         switch request.path {
         case "/healthz":
-            return .text(200, "ok\n")
+            return Daemon.alive
         case "/readyz":
             guard let state = load?.state, let supervisor, let executor else { return .text(503, "starting\n") }
             let notReady = StatusReport.readiness(desired: state, actual: await supervisor.snapshot(), holds: await executor.currentHolds)

@@ -109,9 +109,6 @@ public final class EventLoop: Sendable {
         if confined.timers.count > 2 * live.count + 1024 { confined.timers.filter { live[$0.id] != nil } }
     }
 
-    /// Timers still pending (cancelled ones are not counted).
-    var pendingTimers: Int { confined.timerActions.count }
-
     // MARK: The loop
 
     private static let wakeToken: UInt64 = 0

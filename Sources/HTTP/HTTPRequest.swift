@@ -18,18 +18,7 @@ public struct HTTPRequest: Sendable, Hashable {
 
     /// The first value of a header, by case-insensitive name.
     public func header(_ name: String) -> String? {
-        headers.first { HTTPRequest.equalsIgnoringCase($0.name, name) }?.value
-    }
-
-    /// ASCII case-insensitive comparison, without allocating lower-cased copies.
-    static func equalsIgnoringCase(_ lhs: String, _ rhs: String) -> Bool {
-        guard lhs.utf8.count == rhs.utf8.count else { return false }
-        for (a, b) in zip(lhs.utf8, rhs.utf8) where a != b {
-            // Letters differ only in bit 0x20; anything else must match exactly.
-            let lower = a | 0x20
-            guard lower >= UInt8(ascii: "a"), lower <= UInt8(ascii: "z"), lower == b | 0x20 else { return false }
-        }
-        return true
+        headers.first { HTTPWireSyntax.equalsIgnoringCase($0.name, name) }?.value
     }
 
     /// The path without the query.
@@ -54,11 +43,11 @@ public struct HTTPRequest: Sendable, Hashable {
         // `Connection` is a comma-separated list of tokens, possibly over several fields.
         var close = false
         var keepAlive = false
-        for field in headers where HTTPRequest.equalsIgnoringCase(field.name, "connection") {
+        for field in headers where HTTPWireSyntax.equalsIgnoringCase(field.name, "connection") {
             for token in field.value.split(separator: ",") {
                 let name = String(HTTPWireSyntax.trimmingOWS(token))
-                if HTTPRequest.equalsIgnoringCase(name, "close") { close = true }
-                if HTTPRequest.equalsIgnoringCase(name, "keep-alive") { keepAlive = true }
+                if HTTPWireSyntax.equalsIgnoringCase(name, "close") { close = true }
+                if HTTPWireSyntax.equalsIgnoringCase(name, "keep-alive") { keepAlive = true }
             }
         }
         if version == "HTTP/1.0" { return keepAlive && !close && header("Transfer-Encoding") == nil }

@@ -183,7 +183,7 @@ public struct HTTPRequestParser: Sendable {
     /// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one `Host`; 1.0 may omit it.
     private func checkHost() throws(HTTPParseError) {
         var count = 0
-        for header in request.headers where HTTPRequest.equalsIgnoringCase(header.name, "host") { count += 1 }
+        for header in request.headers where HTTPWireSyntax.equalsIgnoringCase(header.name, "host") { count += 1 }
         if count > 1 { throw HTTPParseError(400, at: consumed, "more than one Host header") }
         if count == 0, request.version == "HTTP/1.1" { throw HTTPParseError(400, at: consumed, "missing Host header") }
     }
@@ -192,8 +192,8 @@ public struct HTTPRequestParser: Sendable {
         var lengths: [String] = []
         var codings: [String] = []
         for header in request.headers {
-            if HTTPRequest.equalsIgnoringCase(header.name, "content-length") { lengths.append(header.value) }
-            if HTTPRequest.equalsIgnoringCase(header.name, "transfer-encoding") { codings.append(header.value) }
+            if HTTPWireSyntax.equalsIgnoringCase(header.name, "content-length") { lengths.append(header.value) }
+            if HTTPWireSyntax.equalsIgnoringCase(header.name, "transfer-encoding") { codings.append(header.value) }
         }
         if !codings.isEmpty {
             // Both framings at once is the classic request-smuggling vector (RFC 9112 §6.3).
@@ -219,7 +219,7 @@ public struct HTTPRequestParser: Sendable {
     }
 
     private var expectsContinue: Bool {
-        request.version == "HTTP/1.1" && request.header("Expect").map { HTTPRequest.equalsIgnoringCase($0, "100-continue") } == true
+        request.version == "HTTP/1.1" && request.header("Expect").map { HTTPWireSyntax.equalsIgnoringCase($0, "100-continue") } == true
     }
 
     private mutating func finish() -> HTTPRequest {

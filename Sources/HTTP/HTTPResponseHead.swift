@@ -36,14 +36,12 @@ public struct HTTPResponseHead: Sendable, Equatable, CustomStringConvertible {
 
     /// The first value of a header, by case-insensitive name.
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
-        return headers.first { $0.name.lowercased() == lower }?.value
+        headers.first { HTTPWireSyntax.equalsIgnoringCase($0.name, name) }?.value
     }
 
     /// Every value of a header, by case-insensitive name, in order.
     public func values(_ name: String) -> [String] {
-        let lower = name.lowercased()
-        return headers.filter { $0.name.lowercased() == lower }.map(\.value)
+        headers.filter { HTTPWireSyntax.equalsIgnoringCase($0.name, name) }.map(\.value)
     }
 
     /// Whether the connection may carry another request once this response's body has ended:

@@ -23,4 +23,16 @@ enum HTTPWireSyntax {
         while let last = utf8.last, last == 0x20 || last == 0x09 { utf8 = utf8.dropLast() }
         return Substring(utf8)
     }
+
+    /// ASCII case-insensitive comparison, without allocating lower-cased copies.
+    static func equalsIgnoringCase(_ lhs: String, _ rhs: String) -> Bool {
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        for (a, b) in zip(lhs.utf8, rhs.utf8) where a != b {
+            // Letters differ only in bit 0x20; anything else must match exactly.
+            let lower = a | 0x20
+            guard lower >= UInt8(ascii: "a"), lower <= UInt8(ascii: "z"), lower == b | 0x20 else { return false }
+        }
+        return true
+    }
+
 }

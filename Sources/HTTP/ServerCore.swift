@@ -186,8 +186,6 @@ final class ServerCore: EventLoopHandler, @unchecked Sendable {
         if stopping, connections.isEmpty { finishStop() }
     }
 
-    var openConnections: Int { connections.count }
-
     // MARK: Stopping
 
     /// Stops accepting; idle connections close now, busy ones after their answers; `done` runs
