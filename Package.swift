@@ -50,10 +50,10 @@ let package = Package(
             dependencies: ["CSystem"],
             swiftSettings: strict
         ),
-        // The MCP front door (issue 12, in progress): guards and routing so far.
+        // The MCP front door: /mcp/<name> for clients of both eras, guards, routing.
         .target(
             name: "Gateway",
-            dependencies: ["Desired", "Metering"],
+            dependencies: ["Desired", "Actual", "HTTP", "JSON", "Metering"],
             swiftSettings: strict
         ),
         .target(
@@ -112,7 +112,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "Desired"],
+            dependencies: ["Gateway", "Desired", "Actual", "HTTP", "JSON"],
             swiftSettings: strict
         ),
         .testTarget(

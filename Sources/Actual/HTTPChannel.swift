@@ -41,6 +41,8 @@ public final class HTTPChannel: MCPChannel {
     private let parsing = DispatchQueue(label: "omni-http-channel")
     private let maxMessageBytes: Int
     private let state = Mutex(State())
+    /// Requests forwarded on behalf of gateway clients (`HTTPChannel+Forwarding.swift`).
+    let forwarded = ForwardedCalls()
 
     public init(
         url: URL, clock: any MonotonicClock = SystemClock(), maxMessageBytes: Int = 16 << 20,

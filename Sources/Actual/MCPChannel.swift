@@ -32,3 +32,25 @@ public enum SessionEvent: Sendable, Hashable {
     /// A request from the server to us (answered: `ping` with `{}`, anything else with -32601).
     case serverRequest(method: String)
 }
+
+/// A channel that carries requests on behalf of many clients at once (the gateway's view of a
+/// server): answers arrive by callback, so a request in flight costs no task.
+///
+/// Contract: `forward` returns the request's id on this channel, or why it could not be sent
+/// (then `onReply` is never called). Otherwise `onReply` is called exactly once: with the
+/// server's answer, or `.closed` when the channel ends first; never after `abandon` returned
+/// true. `onProgress` gets the request's `notifications/progress` params with the caller's own
+/// progress token put back, in order, until the answer.
+public protocol ForwardingChannel: MCPChannel {
+    func forward(
+        _ method: String, params: JSONValue?, onProgress: (@Sendable (JSONValue) -> Void)?,
+        onReply: @escaping @Sendable (Int, Result<JSONValue, RPCError>) -> Void
+    ) -> Result<Int, RPCError>
+
+    /// Gives up on request `id` (a late answer is dropped); with a `reason` the server is told.
+    /// True when the request was still waiting.
+    @discardableResult
+    func abandon(_ id: Int, notifying reason: String?) -> Bool
+}
+
+extension StdioSession: ForwardingChannel {}

@@ -169,6 +169,17 @@ public actor Supervisor {
         return instance.client
     }
 
+    /// What the gateway needs of a ready process: the channel that carries requests to it and
+    /// who it said it is; nil when it is not ready (or not an MCP process).
+    public func upstream(for id: InstanceID) -> (channel: any ForwardingChannel, identity: ServerIdentity)? {
+        guard let instance = instances[id], instance.phase == .ready || instance.phase == .unhealthy,
+            let identity = instance.identity
+        else { return nil }
+        if let session = instance.session { return (session, identity) }
+        if let channel = instance.channel as? HTTPChannel { return (channel, identity) }
+        return nil
+    }
+
     /// Applies new policies (limits, health, restart) to a running process in place.
     public func update(_ id: InstanceID, to spec: ServerSpec) {
         // Only policies and egress differ (the planner updates in place only when the process

@@ -21,6 +21,7 @@ actor Daemon {
     private var supervisor: Supervisor?
     private var executor: Executor?
     private var server: HTTPServer?
+    private var gateway: Gateway?
     private var load: Workspace.Load?
     private var reload = ReloadRecord(at: Date(), successful: true, problems: [], keptLastGood: [])
     private var auth = BearerAuthenticator(list: "")
@@ -77,22 +78,30 @@ actor Daemon {
         let supervisor = Supervisor(options: SupervisorOptions(root: root, stateDirectory: root + "/var", environment: process))
         self.supervisor = supervisor
         await supervisor.reclaimLeftovers()
+        let reporter = GatewayReporter(logger: logger, audit: audit)
+        let gateway = Gateway(clock: clock) { reporter.report($0) }
+        gateway.configureAccess(tokens: environment[config.tokensEnv] ?? "", allowedOrigins: config.allowedOrigins)
+        self.gateway = gateway
         let executor = Executor(
             supervisor: supervisor, clock: clock, rollout: RolloutPolicy(maxUnavailablePercent: config.maxUnavailablePercent),
-            spawnRate: Int(config.spawnRate.rounded(.up)), resync: config.resync)
+            spawnRate: Int(config.spawnRate.rounded(.up)), resync: config.resync, router: gateway)
         self.executor = executor
         // Thousands of client connections need descriptors beyond the usual soft limit of 1,024.
         let descriptors = Int(omni_raise_nofile_limit())
         do {
             // Health probes are answered even when other clients hold every connection slot.
-            // The admin API reads no bodies: a small limit keeps thousands of connections from
-            // each holding megabytes.
-            let limits = HTTPLimits(body: 64 << 10)
+            // MCP messages are bounded at 4 MiB (a body is buffered only as far as it is sent).
+            let limits = HTTPLimits(body: 4 << 20)
             let server = try HTTPServer(host: listen.host, port: listen.port, limits: limits, alwaysServe: ["/healthz", "/readyz"]) {
                 [weak self] request, responder in
                 // Liveness needs no state: answered on the I/O thread, with no task hop.
                 if request.target == "/healthz", request.method == "GET" || request.method == "HEAD" {
                     responder.respond(Daemon.alive)
+                    return
+                }
+                // The MCP front door answers on the I/O thread too: no task per request.
+                if request.path.hasPrefix(Gateway.pathPrefix) {
+                    gateway.handle(request, responder)
                     return
                 }
                 let task = Task {
@@ -109,8 +118,13 @@ actor Daemon {
             Output.error("controller run: \(error)")
             return 2
         }
-        let reporter = EventReporter(logger: logger, audit: audit, metrics: metrics)
-        Task { for await event in executor.events { reporter.report(event) } }
+        let events = EventReporter(logger: logger, audit: audit, metrics: metrics)
+        Task {
+            for await event in executor.events {
+                events.report(event)
+                Daemon.inform(gateway, of: event)
+            }
+        }
         Task { await executor.run() }
         accept(first, cause: "start")
         watch(debounce: config.debounce, resync: config.resync)
@@ -144,6 +158,7 @@ actor Daemon {
             return
         }
         load = next
+        gateway?.configure(from: state)
         knownSecrets.formUnion(Daemon.secrets(state))
         let secrets = Array(knownSecrets)
         logger.configure(level: state.config.logLevel, secrets: secrets)
@@ -197,6 +212,7 @@ actor Daemon {
         guard !shuttingDown else { return }
         shuttingDown = true
         logger.log(.info, "shutdown", "stopping: \(reason)")
+        gateway?.shutdown()
         await server?.stop(grace: .seconds(2))
         await executor?.shutdown(reason: reason)
         audit?.record("shutdown", [("reason", .string(reason))])
@@ -244,13 +260,26 @@ actor Daemon {
             let text = metrics.render(
                 actual: await supervisor.snapshot(), desired: desired, probes: supervisor.probeTally.snapshot(), http: server?.stats,
                 streams: feed.subscribers)
-            return .text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
+            return .text(200, text + (gateway?.metricsText() ?? ""), contentType: "text/plain; version=0.0.4; charset=utf-8")
         default:
             return .text(404, "not found: \(request.path)\n")
         }
     }
 
     // MARK: - Helpers
+
+    /// What the gateway learns from the reconciler's events besides routing (which the
+    /// executor drives): why a server has no process, and notifications to relay.
+    static func inform(_ gateway: Gateway, of event: ReconcileEvent) {
+        switch event {
+        case .hold(let server, let hold):
+            gateway.hold(server, reason: hold.map { "\($0)" })
+        case .actual(.session(let id, .notification(let method, let params))):
+            gateway.relay(from: id, method: method, params: params)
+        default:
+            break
+        }
+    }
 
     static func secrets(_ state: DesiredState) -> [String] {
         state.servers.values.flatMap(\.secretValues)

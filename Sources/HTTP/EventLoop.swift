@@ -68,6 +68,21 @@ public final class EventLoop: Sendable {
     /// Nanoseconds on the monotonic clock, as timers and deadlines use them.
     public static func now() -> UInt64 { UInt64(omni_monotonic_ns()) }
 
+    /// Calls `fire` on the loop thread once `delay` has passed, unless the returned timer is
+    /// cancelled first. Any thread may call this and `LoopTimer.cancel`: both hop to the loop,
+    /// so a timer costs no thread and no task while it waits.
+    public func after(_ delay: Duration, _ fire: @escaping @Sendable () -> Void) -> LoopTimer {
+        let timer = LoopTimer(loop: self)
+        let (seconds, attoseconds) = delay.components
+        let nanoseconds = max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
+        let deadline = EventLoop.now() + UInt64(nanoseconds)
+        execute { [self] in
+            guard !timer.isCancelled else { return }
+            timer.armed(schedule(at: deadline) { if timer.fired() { fire() } })
+        }
+        return timer
+    }
+
     // MARK: Loop-thread API
 
     /// Watches `fd`; nil when epoll refused it (out of memory or watches), and then it is not
@@ -156,6 +171,54 @@ public final class EventLoop: Sendable {
         let now = EventLoop.now()
         guard top.deadline > now else { return 0 }
         return Int32(min((top.deadline - now + 999_999) / 1_000_000, 60_000))
+    }
+}
+
+/// A timer from `EventLoop.after`: `cancel()` from any thread; after it returns, the timer
+/// has either fired already or never will.
+public final class LoopTimer: Sendable {
+    private struct State {
+        var cancelled = false
+        var fired = false
+        var id: TimerID?
+    }
+
+    private let loop: EventLoop
+    private let state = Mutex(State())
+
+    init(loop: EventLoop) {
+        self.loop = loop
+    }
+
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    func armed(_ id: TimerID) {
+        state.withLock { $0.id = id }
+    }
+
+    /// Claims the firing; false when cancelled first.
+    func fired() -> Bool {
+        state.withLock { state in
+            guard !state.cancelled else { return false }
+            state.fired = true
+            return true
+        }
+    }
+
+    /// Stops the timer if it has not fired; returns whether it was stopped.
+    @discardableResult
+    public func cancel() -> Bool {
+        let (stopped, id): (Bool, TimerID?) = state.withLock { state in
+            guard !state.fired, !state.cancelled else { return (false, nil) }
+            state.cancelled = true
+            return (true, state.id)
+        }
+        // Drop the heap entry too, so that thousands of cancelled long deadlines do not pile up.
+        if let id {
+            let loop = loop
+            loop.execute { loop.cancel(id) }
+        }
+        return stopped
     }
 }
 

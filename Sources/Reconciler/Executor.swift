@@ -16,6 +16,9 @@ import Metering
 /// - `replace` only starts the new process; the old one is stopped by a later plan, once the
 ///   new one is ready.
 /// - `shutdown()` stops planning and stops every process.
+/// - With a `router`, traffic follows the processes: a process that becomes ready is routed
+///   before the executor is woken to plan the stop of the one it replaces, and a process is
+///   drained before it is stopped and retired once it has ended.
 public actor Executor {
     public nonisolated let events: AsyncStream<ReconcileEvent>
     private let emitter: AsyncStream<ReconcileEvent>.Continuation
@@ -34,12 +37,14 @@ public actor Executor {
     private var holds: [String: Hold] = [:]
     private var wake: AsyncStream<Void>.Continuation?
     private var stopped = false
+    private let router: (any TrafficRouter)?
 
     public init(
         supervisor: Supervisor, clock: any MonotonicClock = SystemClock(), rollout: RolloutPolicy = RolloutPolicy(), spawnRate: Int = 20,
-        resync: Duration = .seconds(60)
+        resync: Duration = .seconds(60), router: (any TrafficRouter)? = nil
     ) {
         self.supervisor = supervisor
+        self.router = router
         self.clock = clock
         self.rollout = rollout
         self.resync = resync
@@ -79,8 +84,10 @@ public actor Executor {
         self.wake = wake
         let supervisor = supervisor
         let emitter = emitter
+        let router = router
         let forward = Task {
             for await event in supervisor.events {
+                if let router { await Executor.follow(event, supervisor: supervisor, router: router) }
                 emitter.yield(.actual(event))
                 if Executor.changesThePlan(event) { wake.yield() }
             }
@@ -159,11 +166,34 @@ public actor Executor {
         case .update(let id, let spec):
             await supervisor.update(id, to: spec)
         case .stop(let id, let isFailure):
+            if let router {
+                // The plan may stop the old process before the new one's ready event reached
+                // the router: route the newest ready successor first, so no request is refused.
+                let successor = await supervisor.snapshot().servers[id.name]?.instances
+                    .filter { $0.id != id && $0.phase == .ready }.map(\.id).max()
+                if let successor, let upstream = await supervisor.upstream(for: successor) {
+                    router.route(to: successor, channel: upstream.channel, identity: upstream.identity)
+                }
+                router.drain(id, reason: action.reason)
+            }
             await supervisor.stop(id, reason: action.reason, isFailure: isFailure)
         }
         inFlight.remove(action.server)
         replacing.remove(action.server)
         wake?.yield()
+    }
+
+    /// Keeps the router in step with one supervisor event.
+    static func follow(_ event: ActualEvent, supervisor: Supervisor, router: any TrafficRouter) async {
+        switch event {
+        case .ready(let id, _, _, _):
+            if let upstream = await supervisor.upstream(for: id) {
+                router.route(to: id, channel: upstream.channel, identity: upstream.identity)
+            }
+        case .exited(let record): router.retire(record.instance, reason: record.reason)
+        case .stopped(let record, _): router.retire(record.instance, reason: record.reason)
+        default: break
+        }
     }
 
     /// Whether an event can change what the planner decides (a phase or an exit). Probes,

@@ -1,0 +1,418 @@
+import Actual
+import HTTP
+import JSON
+import Synchronization
+
+/// One client request forwarded to a server, from admission to its one answer.
+///
+/// Life: admitted by the server's guards (at once, after a wait for a concurrency slot, or
+/// refused), sent on the server's channel with the session's own id and progress token, then
+/// ended by exactly one of: the server's answer, the deadline (`request_timeout`, pushed back
+/// by progress up to `progressCapFactor` times; the server is told to cancel), the client
+/// leaving (the server is told to cancel), a legacy client's `notifications/cancelled`, or the
+/// process ending (`.closed`). Idempotent methods that failed are sent again after the
+/// manifest's backoff while the deadline allows. The answer is JSON, or an SSE stream once a
+/// progress notification had to go out first and the client accepts streams.
+///
+/// Locking: the call's state may be taken inside the gateway's lock, never the other way.
+final class GatewayCall: Sendable {
+    enum Phase {
+        case new
+        case waiting(ticket: UInt64)
+        /// `forward` is running (the answer may arrive before it returns).
+        case sending(Upstream)
+        case sent(Upstream, childID: Int)
+        /// Between a failed attempt and its retry.
+        case pausing
+        case done
+    }
+
+    /// How a call ends.
+    enum Ending {
+        case result(JSONValue)
+        case remoteError(RPCErrorBody)
+        case refused(GatewayRefusal)
+        /// The client left or cancelled: nothing (or, for a legacy cancel, an error) is sent.
+        case cancelled(String)
+        case failed(RPCFailure)
+    }
+
+    struct State {
+        var phase = Phase.new
+        var trial = false
+        var holdsSlot = false
+        var attempt = 0
+        var stream: HTTPStream?
+        var timer: LoopTimer?
+        var deadline: UInt64 = 0
+        var instance: InstanceID?
+        /// Set when the call was given up while `forward` was still running.
+        var abandonReason: String?
+    }
+
+    let gateway: Gateway
+    let server: String
+    let method: String
+    let id: JSONValue
+    let params: JSONValue?
+    let client: ClientContext
+    let responder: HTTPResponder
+    let acceptsStream: Bool
+    let trace: TraceContext
+    let session: String?
+    let started: UInt64
+    let timeout: Duration
+    let hardDeadline: UInt64
+    private let state = Mutex(State())
+
+    init(
+        gateway: Gateway, server: String, method: String, id: JSONValue, params: JSONValue?, client: ClientContext,
+        responder: HTTPResponder, acceptsStream: Bool, trace: TraceContext, session: String?, timeout: Duration
+    ) {
+        self.gateway = gateway
+        self.server = server
+        self.method = method
+        self.id = id
+        self.params = params
+        self.client = client
+        self.responder = responder
+        self.acceptsStream = acceptsStream
+        self.trace = trace
+        self.session = session
+        self.timeout = timeout
+        started = EventLoop.now()
+        hardDeadline = started + GatewayCall.nanoseconds(timeout) * UInt64(max(1, gateway.options.progressCapFactor))
+    }
+
+    /// Key of a legacy request in flight (`notifications/cancelled` names the client's id).
+    var legacyKey: String? { session.map { $0 + "\u{0}" + id.rendered() } }
+
+    func start() {
+        arm(deadline: started + GatewayCall.nanoseconds(timeout))
+        responder.onCancel { [self] in giveUp(.cancelled("client disconnected")) }
+        admit()
+    }
+
+    // MARK: Admission
+
+    private func admit() {
+        guard let target = gateway.target(for: server) else {
+            return finish(.refused(GatewayRefusal(.unavailable, server: server, reason: "no server named \(server)")))
+        }
+        let upstream: Upstream
+        switch target {
+        case .failure(let refusal): return finish(.refused(refusal))
+        case .success(let found): upstream = found
+        }
+        let now = gateway.clock.now
+        let admission: ServerGuards.Admission? = gateway.state.withLock { gatewayState in
+            guard var entry = gatewayState.entries[server] else { return nil }
+            let admission = entry.guards.admit(at: now)
+            if case .wait(let ticket, let trial) = admission {
+                entry.waiters[ticket] = self
+                state.withLock { state in
+                    state.phase = .waiting(ticket: ticket)
+                    state.trial = trial
+                }
+            }
+            gatewayState.entries[server] = entry
+            return admission
+        }
+        switch admission {
+        case nil:
+            finish(.refused(GatewayRefusal(.unavailable, server: server, reason: "the server left the configuration")))
+        case .refuse(let refusal):
+            finish(.refused(refusal))
+        case .wait:
+            break
+        case .proceed(let trial):
+            state.withLock { state in
+                state.trial = trial
+                state.holdsSlot = true
+            }
+            send(upstream)
+        }
+    }
+
+    /// A concurrency slot was handed to this waiting call.
+    func granted() {
+        let waiting = state.withLock { state -> Bool in
+            guard case .waiting = state.phase else { return false }
+            state.phase = .new
+            state.holdsSlot = true
+            return true
+        }
+        guard waiting else {
+            // Ended while the slot was on its way: pass it on.
+            releaseSlot(.abandoned)
+            return
+        }
+        switch gateway.target(for: server) {
+        case .success(let upstream): send(upstream)
+        case .failure(let refusal): finish(.refused(refusal))
+        case nil: finish(.refused(GatewayRefusal(.unavailable, server: server, reason: "no server named \(server)")))
+        }
+    }
+
+    // MARK: Sending
+
+    private func send(_ upstream: Upstream) {
+        let proceed = state.withLock { state -> Bool in
+            guard case .new = state.phase else { return false }
+            state.phase = .sending(upstream)
+            state.instance = upstream.instance
+            state.attempt += 1
+            return true
+        }
+        guard proceed else { return }
+        let sent = EraTranslation.params(params, server: upstream.identity, client: client, traceparent: trace.traceparent)
+        let wantsProgress = params?["_meta"]?["progressToken"] != nil
+        let sink: @Sendable (JSONValue) -> Void = { [self] in progress($0) }
+        let onProgress = wantsProgress ? sink : nil
+        let onReply: @Sendable (Int, Result<JSONValue, RPCError>) -> Void = { [self] _, outcome in replied(outcome, from: upstream) }
+        let forwarded = upstream.channel.forward(method, params: sent, onProgress: onProgress, onReply: onReply)
+        switch forwarded {
+        case .failure(let error):
+            replied(.failure(error), from: upstream)
+        case .success(let childID):
+            let abandon = state.withLock { state -> String? in
+                if let reason = state.abandonReason { return reason }
+                guard case .sending = state.phase else { return nil }
+                state.phase = .sent(upstream, childID: childID)
+                return nil
+            }
+            if let abandon { upstream.channel.abandon(childID, notifying: abandon) }
+        }
+    }
+
+    private func replied(_ outcome: Result<JSONValue, RPCError>, from upstream: Upstream) {
+        let current = state.withLock { state -> Bool in
+            switch state.phase {
+            case .sending(let target), .sent(let target, _):
+                guard target == upstream else { return false }
+                state.phase = .pausing
+                return true
+            default: return false
+            }
+        }
+        guard current else { return }
+        switch outcome {
+        case .success(let result):
+            guard let translated = EraTranslation.result(result, method: method, server: upstream.identity, client: client) else {
+                return finish(
+                    .failed(
+                        RPCFailure(
+                            status: 200, code: -32603,
+                            message: "\(server) asked for more input (input_required), which a \(client.version) client cannot give",
+                            id: id)), slot: .answered)
+            }
+            finish(.result(translated), slot: .answered)
+        case .failure(.remote(let error)):
+            finish(.remoteError(EraTranslation.error(error, client: client)), slot: .answered)
+        case .failure(let error):
+            let refusal = GatewayRefusal(
+                .serverGone, server: server, reason: "\(upstream.instance) could not answer \(method): \(error)")
+            retryOrFinish(refusal)
+        }
+    }
+
+    /// Sends an idempotent request again when its backoff still fits before the deadline.
+    private func retryOrFinish(_ refusal: GatewayRefusal) {
+        let (attempt, deadline) = state.withLock { ($0.attempt, $0.deadline) }
+        let retry = gateway.state.withLock { $0.entries[server]?.retry }
+        let now = gateway.clock.now
+        let remaining = Duration.nanoseconds(Int64(deadline > EventLoop.now() ? deadline - EventLoop.now() : 0))
+        guard let delay = retry?.delay(method: method, after: attempt, now: now, deadline: now + remaining) else {
+            return finish(.refused(refusal), slot: .failed)
+        }
+        releaseSlot(.failed)
+        _ = gateway.loop.after(delay) { [self] in
+            let resume = state.withLock { state -> Bool in
+                guard case .pausing = state.phase else { return false }
+                state.phase = .new
+                return true
+            }
+            if resume { admit() }
+        }
+    }
+
+    // MARK: Progress, deadline, cancellation
+
+    private func progress(_ params: JSONValue) {
+        let (open, stream) = state.withLock { state -> (Bool, HTTPStream?) in
+            switch state.phase {
+            case .sending, .sent: break
+            default: return (false, nil)
+            }
+            if state.stream == nil, acceptsStream {
+                state.stream = HTTPStream(keepAlive: gateway.options.keepAlive)
+                return (true, state.stream)
+            }
+            return (false, state.stream)
+        }
+        // Progress is a sign of life: the deadline moves, up to the hard cap.
+        arm(deadline: min(EventLoop.now() + GatewayCall.nanoseconds(timeout), hardDeadline))
+        guard let stream else { return }
+        if open {
+            stream.onClose { [self] in giveUp(.cancelled("client closed the stream")) }
+            responder.respond(.eventStream(stream, headers: SSEMessage.headers))
+        }
+        let notification = RPCReply.notification(
+            "notifications/progress", params: EraTranslation.progress(params, client: client))
+        stream.write(SSEMessage.event(notification))
+    }
+
+    private func arm(deadline: UInt64) {
+        let delay = Duration.nanoseconds(Int64(deadline > EventLoop.now() ? deadline - EventLoop.now() : 0))
+        let timer = gateway.loop.after(delay) { [self] in
+            giveUp(.refused(GatewayRefusal(.timedOut, server: server, reason: "no answer to \(method) within \(timeoutText)")))
+        }
+        let old = state.withLock { state -> LoopTimer? in
+            if case .done = state.phase { return timer }
+            defer {
+                state.timer = timer
+                state.deadline = deadline
+            }
+            return state.timer
+        }
+        old?.cancel()
+    }
+
+    private var timeoutText: String {
+        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+    }
+
+    /// Ends the call early (deadline, client gone, legacy cancel): the server is told to cancel
+    /// when the request reached it.
+    func giveUp(_ ending: Ending) {
+        let reason: String
+        switch ending {
+        case .cancelled(let why): reason = why
+        default: reason = "timed out"
+        }
+        let action = state.withLock { state -> GiveUp in
+            switch state.phase {
+            case .new, .pausing: return .finish
+            case .waiting(let ticket): return .unqueue(ticket)
+            case .sending:
+                state.abandonReason = reason
+                return .finish
+            case .sent(let upstream, let childID): return .abandon(upstream, childID)
+            case .done: return .none
+            }
+        }
+        switch action {
+        case .none:
+            return
+        case .finish:
+            finish(ending, slot: ending.isTimeout ? .failed : .abandoned)
+        case .unqueue(let ticket):
+            let trial = state.withLock { $0.trial }
+            let removed = gateway.state.withLock { gatewayState -> Bool in
+                gatewayState.entries[server]?.waiters[ticket] = nil
+                return gatewayState.entries[server]?.guards.cancelWait(ticket, trial: trial) ?? true
+            }
+            // Not removed: the slot was granted meanwhile; `granted` passes it on.
+            if removed { state.withLock { $0.holdsSlot = false } }
+            finish(ending, slot: .abandoned)
+        case .abandon(let upstream, let childID):
+            // False: the answer got there first and finishes the call.
+            if upstream.channel.abandon(childID, notifying: reason) {
+                finish(ending, slot: ending.isTimeout ? .failed : .abandoned)
+            }
+        }
+    }
+
+    private enum GiveUp {
+        case none
+        case finish
+        case unqueue(UInt64)
+        case abandon(Upstream, Int)
+    }
+
+    // MARK: Ending
+
+    private func releaseSlot(_ outcome: ServerGuards.Outcome) {
+        let (held, trial) = state.withLock { state -> (Bool, Bool) in
+            defer { state.holdsSlot = false }
+            return (state.holdsSlot, state.trial)
+        }
+        guard held else { return }
+        let now = gateway.clock.now
+        let next = gateway.state.withLock { gatewayState -> GatewayCall? in
+            guard var entry = gatewayState.entries[server] else { return nil }
+            let ticket = entry.guards.finished(outcome, trial: trial, at: now)
+            let next = ticket.flatMap { entry.waiters.removeValue(forKey: $0) }
+            gatewayState.entries[server] = entry
+            return next
+        }
+        next?.granted()
+    }
+
+    private func finish(_ ending: Ending, slot: ServerGuards.Outcome = .abandoned) {
+        let ended = state.withLock { state -> (HTTPStream?, LoopTimer?, InstanceID?)? in
+            if case .done = state.phase { return nil }
+            state.phase = .done
+            return (state.stream, state.timer, state.instance)
+        }
+        guard let (stream, timer, instance) = ended else { return }
+        timer?.cancel()
+        releaseSlot(slot)
+        if let key = legacyKey { gateway.state.withLock { _ = $0.legacyCalls.removeValue(forKey: key) } }
+        let (status, message, outcome, detail) = describe(ending)
+        if let message {
+            if let stream {
+                stream.write(SSEMessage.event(message))
+                stream.finish()
+            } else {
+                var headers: [(String, String)] = []
+                if case .refused(let refusal) = ending, let after = refusal.retryAfterHeader { headers.append(("Retry-After", after)) }
+                responder.respond(.json(status, message.renderedBytes(), headers: headers))
+            }
+        } else {
+            stream?.close()
+        }
+        gateway.report(
+            GatewayRecord(
+                server: server, method: method, tool: GatewayCall.toolName(method: method, params: params), era: client.era,
+                session: session.map { String($0.prefix(8)) }, outcome: outcome, status: stream == nil ? status : 200,
+                latency: .nanoseconds(Int64(EventLoop.now() - started)), traceID: trace.traceID, instance: instance, error: detail))
+    }
+
+    /// Status, message to send (nil: none), outcome label and error text of an ending.
+    private func describe(_ ending: Ending) -> (Int, JSONValue?, String, String?) {
+        switch ending {
+        case .result(let result):
+            return (200, RPCReply.result(id: id, result), "ok", nil)
+        case .remoteError(let error):
+            return (200, RPCReply.error(id: id, error), "error", "\(error.code) \(error.message)")
+        case .refused(let refusal):
+            return (refusal.kind.status, RPCFailure.refusal(refusal, id: id).body, refusal.kind.rawValue, refusal.reason)
+        case .cancelled(let why):
+            // A legacy client that cancelled still holds its POST open: it gets an error.
+            let body = RPCReply.error(id: id, RPCErrorBody(code: -32800, message: "Request cancelled: \(why)"))
+            return (200, responder.isCancelled ? nil : body, "cancelled", why)
+        case .failed(let failure):
+            var failure = failure
+            failure.id = id
+            return (failure.status, failure.body, "error", failure.message)
+        }
+    }
+
+    static func toolName(method: String, params: JSONValue?) -> String? {
+        method == "tools/call" || method == "prompts/get" ? params?["name"]?.stringValue : nil
+    }
+
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+    }
+}
+
+extension GatewayCall.Ending {
+    var isTimeout: Bool {
+        if case .refused(let refusal) = self { return refusal.kind == .timedOut }
+        return false
+    }
+}

@@ -1,0 +1,46 @@
+/// W3C trace context for one gateway request: the client's `traceparent` when it sent a valid
+/// one, else a new trace; the trace id goes in the log line (`trace_id`) and, as a new
+/// `traceparent` whose parent is the gateway's span, to the server in `params._meta`.
+public struct TraceContext: Sendable, Hashable {
+    /// 32 lower-case hex digits, not all zero.
+    public var traceID: String
+    /// The gateway's own span id (16 hex digits).
+    public var spanID: String
+    public var sampled: Bool
+
+    /// The context of a request with this `traceparent` header (nil: a new trace).
+    public init(traceparent: String?, random: () -> UInt64 = { UInt64.random(in: 1...UInt64.max) }) {
+        spanID = TraceContext.hex(random(), digits: 16)
+        if let parsed = traceparent.flatMap(TraceContext.parse) {
+            traceID = parsed.traceID
+            sampled = parsed.sampled
+        } else {
+            traceID = TraceContext.hex(random(), digits: 16) + TraceContext.hex(random(), digits: 16)
+            sampled = true
+        }
+    }
+
+    /// The `traceparent` the server is given.
+    public var traceparent: String { "00-\(traceID)-\(spanID)-\(sampled ? "01" : "00")" }
+
+    /// `version-traceid-parentid-flags`, version 00 (later versions: the first four fields are read).
+    static func parse(_ header: String) -> (traceID: String, sampled: Bool)? {
+        let parts = header.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", isHex(parts[0]), parts[1].count == 32, isHex(parts[1]),
+            parts[2].count == 16, isHex(parts[2]), parts[3].count == 2, isHex(parts[3]),
+            parts[1] != Substring(String(repeating: "0", count: 32)), parts[2] != Substring(String(repeating: "0", count: 16))
+        else { return nil }
+        if parts[0] == "00", parts.count != 4 { return nil }
+        let flags = UInt8(parts[3], radix: 16) ?? 0
+        return (String(parts[1]), flags & 1 == 1)
+    }
+
+    private static func isHex(_ text: Substring) -> Bool {
+        text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
+    static func hex(_ value: UInt64, digits: Int) -> String {
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
+    }
+}
