@@ -21,3 +21,13 @@ if [ ! -f "$stamp" ] || ! cmp -s requirements-test.txt "$stamp"; then
   "$venv/bin/pip" install -q -r requirements-test.txt
   cp requirements-test.txt "$stamp"
 fi
+# The SDK's 1.x client cannot share a venv with 2.x: it gets its own.
+sdk1=${VENV_SDK1:-.venv-sdk1}
+stamp1="$sdk1/.requirements"
+if [ ! -f "$stamp1" ] || ! cmp -s requirements-sdk1.txt "$stamp1"; then
+  echo "setup: creating $sdk1"
+  python3 -m venv "$sdk1"
+  "$sdk1/bin/pip" install -q --upgrade pip >/dev/null
+  "$sdk1/bin/pip" install -q -r requirements-sdk1.txt
+  cp requirements-sdk1.txt "$stamp1"
+fi

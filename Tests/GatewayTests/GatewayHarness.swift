@@ -1,4 +1,3 @@
-@testable import Actual
 import Desired
 import Foundation
 import HTTP
@@ -6,6 +5,7 @@ import JSON
 import Synchronization
 import Testing
 
+@testable import Actual
 @testable import Gateway
 
 /// A gateway on a real loopback HTTP server, with a scripted server behind `/mcp/demo`.
@@ -48,7 +48,8 @@ final class GatewayHarness: Sendable {
         instructions: nil)
 
     init(
-        identity: ServerIdentity = GatewayHarness.modernServer, limits: Limits = Limits(rps: 1000, burst: 1000, concurrency: 8, requestTimeout: .seconds(10)),
+        identity: ServerIdentity = GatewayHarness.modernServer,
+        limits: Limits = Limits(rps: 1000, burst: 1000, concurrency: 8, requestTimeout: .seconds(10)),
         options: Gateway.Options = Gateway.Options(), upstream: FakeUpstream = FakeUpstream(), route: Bool = true
     ) throws {
         loop = EventLoop(name: "gateway-test")
@@ -105,7 +106,13 @@ final class GatewayHarness: Sendable {
     func initialize(version: String = "2025-06-18", capabilities: JSONValue = .object([])) async throws -> String {
         let body: JSONValue = .object([
             ("jsonrpc", "2.0"), ("id", 0), ("method", "initialize"),
-            ("params", .object([("protocolVersion", .string(version)), ("capabilities", capabilities), ("clientInfo", .object([("name", "legacy"), ("version", "1")]))])),
+            (
+                "params",
+                .object([
+                    ("protocolVersion", .string(version)), ("capabilities", capabilities),
+                    ("clientInfo", .object([("name", "legacy"), ("version", "1")])),
+                ])
+            ),
         ])
         let reply = try await post(body: body.rendered())
         #expect(reply.status == 200)

@@ -1,9 +1,9 @@
-@testable import Actual
 import Desired
 import HTTP
 import JSON
 import Testing
 
+@testable import Actual
 @testable import Gateway
 
 /// The request path's guards and failure handling: rate limit, concurrency, timeout with
@@ -25,7 +25,8 @@ import Testing
 
     @Test func beyondConcurrencyARequestWaitsForASlot() async throws {
         let upstream = FakeUpstream { _, _ in .hold }
-        let harness = try GatewayHarness(limits: Limits(rps: 100, burst: 100, concurrency: 1, requestTimeout: .seconds(10)), upstream: upstream)
+        let harness = try GatewayHarness(
+            limits: Limits(rps: 100, burst: 100, concurrency: 1, requestTimeout: .seconds(10)), upstream: upstream)
         async let first = harness.modern("tools/call", id: 1, params: [("name", "a")])
         await harness.eventually("the first request") { upstream.pendingIDs.count == 1 }
         async let second = harness.modern("tools/call", id: 2, params: [("name", "b")])
@@ -41,7 +42,8 @@ import Testing
 
     @Test func aFullQueueIsRefusedAtOnce() async throws {
         let upstream = FakeUpstream { _, _ in .hold }
-        let harness = try GatewayHarness(limits: Limits(rps: 100, burst: 100, concurrency: 1, requestTimeout: .seconds(10)), upstream: upstream)
+        let harness = try GatewayHarness(
+            limits: Limits(rps: 100, burst: 100, concurrency: 1, requestTimeout: .seconds(10)), upstream: upstream)
         var waiting: [Task<GatewayHarness.Reply, any Error>] = []
         for index in 0..<5 { waiting.append(Task { try await harness.modern("tools/call", id: .int(index), params: [("name", "a")]) }) }
         await harness.eventually("four to queue") { harness.gateway.metricsText().contains(#"omni_gateway_queued{server="demo"} 4"#) }
@@ -59,7 +61,8 @@ import Testing
 
     @Test func aTimeoutCancelsAtTheServerAndAnswers504() async throws {
         let upstream = FakeUpstream { _, _ in .hold }
-        let harness = try GatewayHarness(limits: Limits(rps: 100, burst: 100, concurrency: 4, requestTimeout: .milliseconds(150)), upstream: upstream)
+        let harness = try GatewayHarness(
+            limits: Limits(rps: 100, burst: 100, concurrency: 4, requestTimeout: .milliseconds(150)), upstream: upstream)
         let reply = try await harness.modern("tools/call", params: [("name", "sleep")])
         #expect(reply.status == 504)
         #expect(reply.json?["error"]?["code"] == -32004)
@@ -72,12 +75,14 @@ import Testing
         let upstream = FakeUpstream { _, _ in .hold }
         let harness = try GatewayHarness(upstream: upstream)
         let body: JSONValue = .object([
-            ("jsonrpc", "2.0"), ("id", 1), ("method", "tools/call"), ("params", .object([("name", "sleep"), ("_meta", GatewayHarness.modernMeta)])),
+            ("jsonrpc", "2.0"), ("id", 1), ("method", "tools/call"),
+            ("params", .object([("name", "sleep"), ("_meta", GatewayHarness.modernMeta)])),
         ])
         let request = HTTPClientRequest(
             method: "POST", target: "/mcp/demo",
             headers: [
-                ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "sleep"), ("Content-Type", "application/json"),
+                ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "sleep"),
+                ("Content-Type", "application/json"),
             ], body: body.renderedBytes())
         let call = harness.client.send(
             request, to: HTTPOrigin(host: "127.0.0.1", port: harness.server.port), timeout: .seconds(20),

@@ -40,16 +40,23 @@ import Testing
         let foreign = try await harness.post(body: "{}", headers: [("Origin", "https://evil.example")])
         #expect(foreign.status == 403)
         #expect(foreign.json?["error"] != nil)
-        let local = try await harness.modern("tools/list", headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list"), ("Origin", "http://localhost:3000")])
+        let local = try await harness.modern(
+            "tools/list",
+            headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list"), ("Origin", "http://localhost:3000")])
         #expect(local.status == 200)
         harness.gateway.configureAccess(tokens: "s3cret,other", allowedOrigins: ["https://app.example"])
         let missing = try await harness.modern("tools/list")
         #expect(missing.status == 401)
         #expect(missing.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
-        let wrong = try await harness.modern("tools/list", headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list"), ("Authorization", "Bearer nope")])
+        let wrong = try await harness.modern(
+            "tools/list", headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list"), ("Authorization", "Bearer nope")])
         #expect(wrong.status == 401)
         let right = try await harness.modern(
-            "tools/list", headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list"), ("Authorization", "Bearer other"), ("Origin", "https://app.example")])
+            "tools/list",
+            headers: [
+                ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list"), ("Authorization", "Bearer other"),
+                ("Origin", "https://app.example"),
+            ])
         #expect(right.status == 200)
         await harness.stop()
     }

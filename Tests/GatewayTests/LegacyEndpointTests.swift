@@ -1,9 +1,9 @@
-@testable import Actual
 import HTTP
 import JSON
 import Synchronization
 import Testing
 
+@testable import Actual
 @testable import Gateway
 
 /// `/mcp/<name>` for clients of 2025-03-26 … 2025-11-25: the handshake answered by the gateway,
@@ -11,7 +11,8 @@ import Testing
 @Suite struct LegacyEndpointTests {
     @Test func initializeNegotiatesAndOpensASessionOf128Bits() async throws {
         let harness = try GatewayHarness()
-        let body = #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{"sampling":{}},"clientInfo":{"name":"x","version":"1"}}}"#
+        let body =
+            #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{"sampling":{}},"clientInfo":{"name":"x","version":"1"}}}"#
         let reply = try await harness.post(body: body)
         #expect(reply.status == 200)
         let session = try #require(reply.header("Mcp-Session-Id"))
@@ -73,7 +74,8 @@ import Testing
         let unknown = try await harness.legacy("tools/list", session: "00000000000000000000000000000000")
         #expect(unknown.status == 404)
         #expect(unknown.json?["error"]?["message"] == "Session not found")
-        let getWithout = try await harness.send(HTTPClientRequest(method: "GET", target: "/mcp/demo", headers: [("Accept", "text/event-stream")]))
+        let getWithout = try await harness.send(
+            HTTPClientRequest(method: "GET", target: "/mcp/demo", headers: [("Accept", "text/event-stream")]))
         #expect(getWithout.status == 405)
         #expect(getWithout.header("Allow") == "POST")
         let deleteWithout = try await harness.send(HTTPClientRequest(method: "DELETE", target: "/mcp/demo"))
@@ -84,17 +86,22 @@ import Testing
         let ping = try await harness.legacy("ping", id: 5, session: session)
         #expect(ping.json?["result"] == .object([]))
         // A session belongs to the endpoint that issued it.
-        let elsewhere = try await harness.post("/mcp/off", body: #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, headers: [("Mcp-Session-Id", session)])
+        let elsewhere = try await harness.post(
+            "/mcp/off", body: #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, headers: [("Mcp-Session-Id", session)])
         #expect(elsewhere.status == 404)
-        let deleted = try await harness.send(HTTPClientRequest(method: "DELETE", target: "/mcp/demo", headers: [("Mcp-Session-Id", session)]))
+        let deleted = try await harness.send(
+            HTTPClientRequest(method: "DELETE", target: "/mcp/demo", headers: [("Mcp-Session-Id", session)]))
         #expect(deleted.status == 200)
         let after = try await harness.legacy("tools/list", session: session)
         #expect(after.status == 404)
-        let deleteUnknown = try await harness.send(HTTPClientRequest(method: "DELETE", target: "/mcp/demo", headers: [("Mcp-Session-Id", session)]))
+        let deleteUnknown = try await harness.send(
+            HTTPClientRequest(method: "DELETE", target: "/mcp/demo", headers: [("Mcp-Session-Id", session)]))
         #expect(deleteUnknown.status == 404)
         let modernBodyNoHeaders = try await harness.post(
-            body: JSONValue.object([("jsonrpc", "2.0"), ("id", 1), ("method", "tools/list"), ("params", .object([("_meta", GatewayHarness.modernMeta)]))])
-                .rendered())
+            body: JSONValue.object([
+                ("jsonrpc", "2.0"), ("id", 1), ("method", "tools/list"), ("params", .object([("_meta", GatewayHarness.modernMeta)])),
+            ])
+            .rendered())
         #expect(modernBodyNoHeaders.json?["error"]?["code"] == -32020)
         await harness.stop()
     }
@@ -103,10 +110,12 @@ import Testing
         let harness = try GatewayHarness()
         let session = try await harness.initialize()
         let chunks = ChunkBox()
-        let request = HTTPClientRequest(method: "GET", target: "/mcp/demo", headers: [("Accept", "text/event-stream"), ("Mcp-Session-Id", session)])
+        let request = HTTPClientRequest(
+            method: "GET", target: "/mcp/demo", headers: [("Accept", "text/event-stream"), ("Mcp-Session-Id", session)])
         let call = harness.client.send(
             request, to: HTTPOrigin(host: "127.0.0.1", port: harness.server.port), timeout: .seconds(20),
-            handlers: HTTPResponseHandlers(head: { _ in chunks.append(Array("HEAD\n".utf8)) }, body: { chunks.append($0) }, end: { _ in chunks.end() }))
+            handlers: HTTPResponseHandlers(
+                head: { _ in chunks.append(Array("HEAD\n".utf8)) }, body: { chunks.append($0) }, end: { _ in chunks.end() }))
         await harness.eventually("the stream") { chunks.text.contains("HEAD") }
         let second = try await harness.send(request)
         #expect(second.status == 409)
@@ -115,7 +124,8 @@ import Testing
         await harness.eventually("the notification") { chunks.text.contains("list_changed") }
         #expect(!chunks.text.contains("notifications/message"))
         #expect(harness.gateway.metricsText().contains(#"omni_gateway_sessions{server="demo"} 1"#))
-        let deleted = try await harness.send(HTTPClientRequest(method: "DELETE", target: "/mcp/demo", headers: [("Mcp-Session-Id", session)]))
+        let deleted = try await harness.send(
+            HTTPClientRequest(method: "DELETE", target: "/mcp/demo", headers: [("Mcp-Session-Id", session)]))
         #expect(deleted.status == 200)
         await harness.eventually("the stream's end") { chunks.ended }
         call.cancel()

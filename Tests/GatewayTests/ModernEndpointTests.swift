@@ -1,10 +1,10 @@
-@testable import Actual
 import Desired
 import HTTP
 import JSON
 import Synchronization
 import Testing
 
+@testable import Actual
 @testable import Gateway
 
 /// `/mcp/<name>` for 2026-07-28 clients: header checks with the spec's errors, translation to
@@ -35,7 +35,10 @@ import Testing
         let harness = try GatewayHarness(identity: GatewayHarness.legacyServer, upstream: upstream)
         let reply = try await harness.modern(
             "tools/list", meta: GatewayHarness.modernMeta.setting("progressToken", to: 7),
-            headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list"), ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")])
+            headers: [
+                ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list"),
+                ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+            ])
         let result = try #require(reply.json?["result"])
         #expect(result["resultType"] == "complete")
         #expect(result["ttlMs"] == 0)
@@ -52,12 +55,14 @@ import Testing
     @Test func headersThatDisagreeWithTheBodyAre32020AndAnUnknownVersionIs32022() async throws {
         let harness = try GatewayHarness()
         let call: [(String, JSONValue)] = [("name", "echo")]
-        let noMethod = try await harness.modern("tools/call", params: call, headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Name", "echo")])
+        let noMethod = try await harness.modern(
+            "tools/call", params: call, headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Name", "echo")])
         #expect(noMethod.status == 400)
         #expect(noMethod.json?["error"]?["code"] == -32020)
         #expect(noMethod.json?["id"] == 1)
         let wrongName = try await harness.modern(
-            "tools/call", params: call, headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "add")])
+            "tools/call", params: call,
+            headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "add")])
         #expect(wrongName.json?["error"]?["code"] == -32020)
         let twice = try await harness.modern(
             "tools/list", headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/list"), ("Mcp-Method", "tools/list")])
@@ -75,7 +80,8 @@ import Testing
         #expect(unknown.json?["error"]?["data"]?["supported"]?.arrayValue?.contains("2025-11-25") == true)
         let noMeta = try await harness.modern("tools/list", meta: .object([]))
         #expect(noMeta.json?["error"]?["code"] == -32602)
-        let noCapabilities = try await harness.modern("tools/list", meta: .object([("io.modelcontextprotocol/protocolVersion", "2026-07-28")]))
+        let noCapabilities = try await harness.modern(
+            "tools/list", meta: .object([("io.modelcontextprotocol/protocolVersion", "2026-07-28")]))
         #expect(noCapabilities.json?["error"]?["code"] == -32602)
         #expect(harness.upstream.received.isEmpty)
         await harness.stop()
@@ -86,7 +92,9 @@ import Testing
         let name = "Hello, 世界"
         let reply = try await harness.modern(
             "tools/call", params: [("name", .string(name))],
-            headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?base64?SGVsbG8sIOS4lueVjA==?=")])
+            headers: [
+                ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "=?base64?SGVsbG8sIOS4lueVjA==?="),
+            ])
         #expect(reply.status == 200)
         #expect(ModernRequestCheck.decodeHeader("=?base64?not base64?=") == nil)
         #expect(ModernRequestCheck.decodeHeader("plain") == "plain")
@@ -178,12 +186,19 @@ import Testing
         let chunks = ChunkBox()
         let body: JSONValue = .object([
             ("jsonrpc", "2.0"), ("id", "listen-1"), ("method", "subscriptions/listen"),
-            ("params", .object([("_meta", GatewayHarness.modernMeta), ("notifications", .object([("toolsListChanged", true), ("promptsListChanged", true)]))])),
+            (
+                "params",
+                .object([
+                    ("_meta", GatewayHarness.modernMeta),
+                    ("notifications", .object([("toolsListChanged", true), ("promptsListChanged", true)])),
+                ])
+            ),
         ])
         let request = HTTPClientRequest(
             method: "POST", target: "/mcp/demo",
             headers: [
-                ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "subscriptions/listen"), ("Accept", "application/json, text/event-stream"),
+                ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "subscriptions/listen"),
+                ("Accept", "application/json, text/event-stream"),
                 ("Content-Type", "application/json"),
             ], body: body.renderedBytes())
         let call = harness.client.send(

@@ -1,7 +1,7 @@
-@testable import Actual
 import JSON
 import Testing
 
+@testable import Actual
 @testable import Gateway
 
 /// Pure pieces: era translation, trace context, version negotiation, Accept.
@@ -14,13 +14,17 @@ import Testing
         let kept = try #require(EraTranslation.result(own, method: "tools/list", server: GatewayHarness.modernServer, client: modernClient))
         #expect(kept["ttlMs"] == 60000)
         #expect(kept["cacheScope"] == "public")
-        let call = try #require(EraTranslation.result(.object([]), method: "tools/call", server: GatewayHarness.legacyServer, client: modernClient))
+        let call = try #require(
+            EraTranslation.result(.object([]), method: "tools/call", server: GatewayHarness.legacyServer, client: modernClient))
         #expect(call["ttlMs"] == nil)
         #expect(call["resultType"] == "complete")
         let input = try #require(
-            EraTranslation.result(.object([("resultType", "input_required")]), method: "tools/list", server: GatewayHarness.modernServer, client: modernClient))
+            EraTranslation.result(
+                .object([("resultType", "input_required")]), method: "tools/list", server: GatewayHarness.modernServer, client: modernClient
+            ))
         #expect(input["ttlMs"] == nil)
-        #expect(EraTranslation.result(.string("odd"), method: "x", server: GatewayHarness.modernServer, client: legacyClient) == .string("odd"))
+        #expect(
+            EraTranslation.result(.string("odd"), method: "x", server: GatewayHarness.modernServer, client: legacyClient) == .string("odd"))
     }
 
     @Test func errorsAndProgressAreTranslated() {
@@ -34,7 +38,8 @@ import Testing
 
     @Test func paramsForAModernServerCarryTheLegacyClientsSession() {
         let client = ClientContext(
-            era: .legacy, version: "2025-06-18", capabilities: .object([("sampling", .object([]))]), info: .object([("name", "c")]), logLevel: "info")
+            era: .legacy, version: "2025-06-18", capabilities: .object([("sampling", .object([]))]), info: .object([("name", "c")]),
+            logLevel: "info")
         let sent = EraTranslation.params(nil, server: GatewayHarness.modernServer, client: client, traceparent: nil)
         #expect(sent?["_meta"]?["io.modelcontextprotocol/clientCapabilities"]?["sampling"] != nil)
         #expect(sent?["_meta"]?["io.modelcontextprotocol/logLevel"] == "info")
@@ -58,7 +63,8 @@ import Testing
         #expect(kept.traceparent.hasSuffix("-00"))
         for bad in [
             "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", "garbage",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "garbage",
         ] {
             #expect(TraceContext(traceparent: bad, random: next).traceID.count == 32, "\(bad)")
             #expect(TraceContext(traceparent: bad, random: next).traceID != "4bf92f3577b34da6a3ce929d0e0e4736")
