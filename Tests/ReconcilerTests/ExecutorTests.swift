@@ -1,5 +1,7 @@
 import Desired
 import Foundation
+import JSON
+import Synchronization
 import Testing
 
 @testable import Actual
@@ -42,13 +44,23 @@ import Testing
         }
     }
 
-    private func start() -> (Executor, Log, Task<Void, Never>, Supervisor) {
+    /// Records the routing calls the executor makes, in order.
+    final class RecordingRouter: TrafficRouter {
+        let calls = Mutex<[String]>([])
+        func route(to id: InstanceID, channel: any ForwardingChannel, identity: ServerIdentity) {
+            calls.withLock { $0.append("route \(id)") }
+        }
+        func drain(_ id: InstanceID, reason: String) { calls.withLock { $0.append("drain \(id) \(reason)") } }
+        func retire(_ id: InstanceID, reason: String) { calls.withLock { $0.append("retire \(id)") } }
+    }
+
+    private func start(router: RecordingRouter? = nil) -> (Executor, Log, Task<Void, Never>, Supervisor) {
         let root = NSTemporaryDirectory()
         let supervisor = Supervisor(
             options: SupervisorOptions(
                 root: root, helperDirectory: Self.debug, environment: Environment(["PATH": "/usr/bin:/bin"]),
                 stop: StopPolicy(stdinGrace: .milliseconds(300), killAfter: .seconds(2))))
-        let executor = Executor(supervisor: supervisor, resync: .seconds(5))
+        let executor = Executor(supervisor: supervisor, resync: .seconds(5), router: router)
         let log = Log()
         let loop = Task {
             await withTaskGroup(of: Void.self) { group in
@@ -64,7 +76,8 @@ import Testing
     }
 
     @Test func enableEditDisable() async throws {
-        let (executor, log, loop, supervisor) = start()
+        let router = RecordingRouter()
+        let (executor, log, loop, supervisor) = start(router: router)
         await executor.apply(World.desired(["demo": Self.fast], enabled: ["demo"]))
         #expect(await log.wait(for: Self.ready("demo")))
 
@@ -89,6 +102,16 @@ import Testing
                 return false
             })
         #expect(await log.wait { if case .actual(.stopped(let record, _)) = $0 { record.instance.number == 2 } else { false } })
+        // Traffic followed: the new process was routed before the old one drained, and each
+        // process drained before it stopped and was retired once it had ended.
+        let calls = router.calls.withLock { $0 }
+        #expect(calls.first == "route demo#1")
+        let routed2 = try #require(calls.firstIndex(of: "route demo#2"))
+        let drained1 = try #require(calls.firstIndex { $0.hasPrefix("drain demo#1") })
+        let retired1 = try #require(calls.firstIndex(of: "retire demo#1"))
+        #expect(routed2 < drained1 && drained1 < retired1)
+        #expect(calls.contains("drain demo#2 disabled"))
+        #expect(calls.last == "retire demo#2")
         // Disabled, the server keeps its history; removed, it is forgotten once nothing runs.
         #expect(await supervisor.snapshot().servers["demo"] != nil)
         await executor.apply(World.desired([:], enabled: []))
