@@ -48,6 +48,14 @@ extension HTTPChannel: ForwardingChannel {
     }
 }
 
+extension HTTPChannel {
+    /// Requests from an HTTP server arrive on its response streams, which the exchange router
+    /// answers itself (-32601): none reach a handler yet.
+    public func handleServerRequests(with handler: (@Sendable (ServerRequest) -> Bool)?) {}
+
+    public func answer(_ request: RPCID, with outcome: Result<JSONValue, RPCErrorObject>) {}
+}
+
 /// The tasks of requests forwarded over an `HTTPChannel`, by the id `forward` returned.
 final class ForwardedCalls: Sendable {
     struct Table {

@@ -51,6 +51,28 @@ public protocol ForwardingChannel: MCPChannel {
     /// True when the request was still waiting.
     @discardableResult
     func abandon(_ id: Int, notifying reason: String?) -> Bool
+
+    /// Who answers the server's own requests (sampling, elicitation, roots): the handler returns
+    /// true when it takes the request (and later calls `answer`), false to let the channel
+    /// refuse it (-32601). nil: the channel refuses every one.
+    func handleServerRequests(with handler: (@Sendable (ServerRequest) -> Bool)?)
+
+    /// Answers a server request a handler took: a result or an error object.
+    func answer(_ request: RPCID, with outcome: Result<JSONValue, RPCErrorObject>)
+}
+
+/// A request a server sent to its client (legacy era: `sampling/createMessage`,
+/// `elicitation/create`, `roots/list`).
+public struct ServerRequest: Sendable, Hashable {
+    public var id: RPCID
+    public var method: String
+    public var params: JSONValue?
+
+    public init(id: RPCID, method: String, params: JSONValue?) {
+        self.id = id
+        self.method = method
+        self.params = params
+    }
 }
 
 extension StdioSession: ForwardingChannel {}

@@ -20,7 +20,7 @@ public enum RPCID: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    init?(_ json: JSONValue) {
+    public init?(_ json: JSONValue) {
         switch json {
         case .int(let value): self = .int(value)
         case .string(let value): self = .string(value)
@@ -30,10 +30,16 @@ public enum RPCID: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// An error object from a peer (`code`, `message`, optional `data`).
-public struct RPCErrorObject: Sendable, Hashable, CustomStringConvertible {
+public struct RPCErrorObject: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: Int
     public var message: String
     public var data: JSONValue?
+
+    public init(code: Int, message: String, data: JSONValue? = nil) {
+        self.code = code
+        self.message = message
+        self.data = data
+    }
 
     public var description: String { "\(code) \(message)" }
 }

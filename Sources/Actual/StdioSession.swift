@@ -51,6 +51,7 @@ public final class StdioSession: MCPChannel {
     private let clock: any MonotonicClock
     private let onEvent: @Sendable (SessionEvent) -> Void
     private let state = Mutex(State())
+    private let serverRequests = Mutex<(@Sendable (ServerRequest) -> Bool)?>(nil)
 
     init(writer: PipeWriter, clock: any MonotonicClock, onEvent: @escaping @Sendable (SessionEvent) -> Void) {
         self.writer = writer
@@ -99,6 +100,17 @@ public final class StdioSession: MCPChannel {
             let token = "omni-\(id)"
             let rewritten = params?.setting("_meta", to: meta.setting("progressToken", to: .string(token)))
             return (rewritten, token, ProgressRoute(original: original, sink: onProgress))
+        }
+    }
+
+    public func handleServerRequests(with handler: (@Sendable (ServerRequest) -> Bool)?) {
+        serverRequests.withLock { $0 = handler }
+    }
+
+    public func answer(_ request: RPCID, with outcome: Result<JSONValue, RPCErrorObject>) {
+        switch outcome {
+        case .success(let result): send(RPCMessage.encodeResponse(id: request, result: result))
+        case .failure(let error): send(RPCMessage.encodeResponse(id: request, error: error))
         }
     }
 
@@ -202,12 +214,14 @@ public final class StdioSession: MCPChannel {
         case .notification(let method, let params):
             if method == "notifications/progress", let params, deliverProgress(params) { return }
             onEvent(.notification(method: method, params: params))
-        case .request(let id, let method, _):
+        case .request(let id, let method, let params):
             onEvent(.serverRequest(method: method))
             // Legacy servers may ping their client; anything else (sampling, elicitation, roots)
-            // needs a client session the controller does not have yet.
+            // goes to the gateway's client when it takes it.
             if method == "ping" {
                 send(RPCMessage.encodeResponse(id: id, result: .object([])))
+            } else if let handler = serverRequests.withLock({ $0 }), handler(ServerRequest(id: id, method: method, params: params)) {
+                return
             } else {
                 let error = RPCErrorObject(code: -32601, message: "\(method) is not supported by the omni-mcp controller", data: nil)
                 send(RPCMessage.encodeResponse(id: id, error: error))

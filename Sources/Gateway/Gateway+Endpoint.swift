@@ -105,6 +105,14 @@ extension Gateway {
                 listen(request, responder, server: server, id: id, params: params, accept: accept)
             case "initialize", "ping", "notifications/initialized":
                 reject(responder, request, .methodNotFound(method, id: id, why: "not part of 2026-07-28"))
+            case _ where EraTranslation.multiRoundTrip.contains(method) && params?["requestState"] != nil:
+                // The retry of a call whose server asked for input: it continues that call.
+                guard let token = params?["requestState"]?.stringValue,
+                    resume(token: token, server: server, id: id, params: params, responder: responder, acceptsStream: accept.stream)
+                else {
+                    return reject(
+                        responder, request, .invalidParams("requestState is unknown or expired; send the request again without it", id: id))
+                }
             default:
                 forward(
                     request, responder, server: server, id: id, method: method, params: params, client: client, session: nil,
@@ -137,9 +145,15 @@ extension Gateway {
                 call?.giveUp(.cancelled(params?["reason"]?.stringValue ?? "cancelled by the client"))
             }
             responder.respond(HTTPResponse(status: 202))
-        case .notification, .response:
-            // `notifications/initialized` and the like; answers to server requests are not
-            // relayed yet (the gateway sends clients none).
+        case .response(let id, let message):
+            // The client's answer to a server request the gateway relayed on its stream.
+            guard answerRelayed(message, id: id, session: sessionID) else {
+                return reject(
+                    responder, request, .invalidRequest("no request with id \(id.rendered()) is waiting for this session's answer"))
+            }
+            responder.respond(HTTPResponse(status: 202))
+        case .notification:
+            // `notifications/initialized` and the like: accepted.
             responder.respond(HTTPResponse(status: 202))
         case .request(let id, let method, let params):
             switch method {

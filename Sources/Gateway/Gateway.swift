@@ -61,6 +61,13 @@ public final class Gateway: Sendable {
         /// Legacy requests in flight by session and client id, for `notifications/cancelled`.
         var legacyCalls: [String: GatewayCall] = [:]
         var listeners: [ObjectIdentifier: Listener] = [:]
+        /// Calls sent to each instance and not answered: whose a server's own request is.
+        var calls: [InstanceID: [ObjectIdentifier: GatewayCall]] = [:]
+        /// Server requests relayed to legacy clients, by the id the client was given.
+        var relayed: [String: RelayedRequest] = [:]
+        /// Modern calls waiting for the client's retry with `inputResponses`, by `requestState`.
+        var parked: [String: ParkedCall] = [:]
+        var nextRelayed = 0
         var sweeping = false
         var stopped = false
     }
@@ -136,6 +143,11 @@ public final class Gateway: Sendable {
     /// `id` is ready: new requests for its server go to it.
     public func route(to id: InstanceID, channel: any ForwardingChannel, identity: ServerIdentity) {
         let upstream = Upstream(instance: id, identity: identity, channel: channel)
+        channel.handleServerRequests { [weak self] request in
+            guard let self else { return false }
+            relay(request, from: upstream)
+            return true
+        }
         state.withLock { state in
             state.routing.switchTo(upstream, for: id.name)
             state.holds[id.name] = nil

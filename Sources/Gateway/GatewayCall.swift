@@ -37,8 +37,19 @@ final class GatewayCall: Sendable {
         case failed(RPCFailure)
     }
 
+    /// Where the answer goes: the HTTP exchange waiting for it. A modern call whose server asked
+    /// for input has none until the client retries with `inputResponses`.
+    struct Receiver {
+        var id: JSONValue
+        var responder: HTTPResponder
+        var acceptsStream: Bool
+    }
+
     struct State {
         var phase = Phase.new
+        var receiver: Receiver?
+        /// The `requestState` of a multi round-trip this call is parked under.
+        var parkedToken: String?
         var trial = false
         var holdsSlot = false
         var attempt = 0
@@ -53,17 +64,16 @@ final class GatewayCall: Sendable {
     let gateway: Gateway
     let server: String
     let method: String
+    /// The client's id of the request that opened the call (a retry has its own).
     let id: JSONValue
     let params: JSONValue?
     let client: ClientContext
-    let responder: HTTPResponder
-    let acceptsStream: Bool
     let trace: TraceContext
     let session: String?
     let started: UInt64
     let timeout: Duration
     let hardDeadline: UInt64
-    private let state = Mutex(State())
+    let state = Mutex(State())
 
     init(
         gateway: Gateway, server: String, method: String, id: JSONValue, params: JSONValue?, client: ClientContext,
@@ -75,13 +85,12 @@ final class GatewayCall: Sendable {
         self.id = id
         self.params = params
         self.client = client
-        self.responder = responder
-        self.acceptsStream = acceptsStream
         self.trace = trace
         self.session = session
         self.timeout = timeout
         started = EventLoop.now()
         hardDeadline = started + GatewayCall.nanoseconds(timeout) * UInt64(max(1, gateway.options.progressCapFactor))
+        state.withLock { $0.receiver = Receiver(id: id, responder: responder, acceptsStream: acceptsStream) }
     }
 
     /// Key of a legacy request in flight (`notifications/cancelled` names the client's id).
@@ -89,7 +98,7 @@ final class GatewayCall: Sendable {
 
     func start() {
         arm(deadline: started + GatewayCall.nanoseconds(timeout))
-        responder.onCancel { [self] in giveUp(.cancelled("client disconnected")) }
+        state.withLock { $0.receiver }?.responder.onCancel { [self] in giveUp(.cancelled("client disconnected")) }
         admit()
     }
 
@@ -165,6 +174,7 @@ final class GatewayCall: Sendable {
             return true
         }
         guard proceed else { return }
+        gateway.register(self, on: upstream.instance)
         let sent = EraTranslation.params(params, server: upstream.identity, client: client, traceparent: trace.traceparent)
         let wantsProgress = params?["_meta"]?["progressToken"] != nil
         let sink: @Sendable (JSONValue) -> Void = { [self] in progress($0) }
@@ -203,8 +213,8 @@ final class GatewayCall: Sendable {
                     .failed(
                         RPCFailure(
                             status: 200, code: -32603,
-                            message: "\(server) asked for more input (input_required), which a \(client.version) client cannot give",
-                            id: id)), slot: .answered)
+                            message: "\(server) asked for more input (input_required), which a \(client.version) client cannot give")),
+                    slot: .answered)
             }
             finish(.result(translated), slot: .answered)
         case .failure(.remote(let error)):
@@ -226,6 +236,7 @@ final class GatewayCall: Sendable {
             return finish(.refused(refusal), slot: .failed)
         }
         releaseSlot(.failed)
+        gateway.forget(self, instance: state.withLock { $0.instance }, legacyKey: nil, parked: nil)
         _ = gateway.loop.after(delay) { [self] in
             let resume = state.withLock { state -> Bool in
                 guard case .pausing = state.phase else { return false }
@@ -239,27 +250,33 @@ final class GatewayCall: Sendable {
     // MARK: Progress, deadline, cancellation
 
     private func progress(_ params: JSONValue) {
-        let (open, stream) = state.withLock { state -> (Bool, HTTPStream?) in
-            switch state.phase {
-            case .sending, .sent: break
-            default: return (false, nil)
-            }
-            if state.stream == nil, acceptsStream {
-                state.stream = HTTPStream(keepAlive: gateway.options.keepAlive)
-                return (true, state.stream)
-            }
-            return (false, state.stream)
-        }
         // Progress is a sign of life: the deadline moves, up to the hard cap.
         arm(deadline: min(EventLoop.now() + GatewayCall.nanoseconds(timeout), hardDeadline))
-        guard let stream else { return }
-        if open {
+        let notification = RPCReply.notification(
+            "notifications/progress", params: EraTranslation.progress(params, client: client))
+        openStream()?.write(SSEMessage.event(notification))
+    }
+
+    /// The SSE stream of the current receiver, started on first use; nil when the call is
+    /// over, has no receiver, or its client does not accept streams.
+    func openStream() -> HTTPStream? {
+        let (open, stream, responder) = state.withLock { state -> (Bool, HTTPStream?, HTTPResponder?) in
+            switch state.phase {
+            case .sending, .sent: break
+            default: return (false, nil, nil)
+            }
+            guard let receiver = state.receiver else { return (false, nil, nil) }
+            if state.stream == nil, receiver.acceptsStream {
+                state.stream = HTTPStream(keepAlive: gateway.options.keepAlive)
+                return (true, state.stream, receiver.responder)
+            }
+            return (false, state.stream, nil)
+        }
+        if open, let stream, let responder {
             stream.onClose { [self] in giveUp(.cancelled("client closed the stream")) }
             responder.respond(.eventStream(stream, headers: SSEMessage.headers))
         }
-        let notification = RPCReply.notification(
-            "notifications/progress", params: EraTranslation.progress(params, client: client))
-        stream.write(SSEMessage.event(notification))
+        return stream
     }
 
     private func arm(deadline: UInt64) {
@@ -351,24 +368,24 @@ final class GatewayCall: Sendable {
     }
 
     private func finish(_ ending: Ending, slot: ServerGuards.Outcome = .abandoned) {
-        let ended = state.withLock { state -> (HTTPStream?, LoopTimer?, InstanceID?)? in
+        let ended = state.withLock { state -> (HTTPStream?, LoopTimer?, InstanceID?, Receiver?, String?)? in
             if case .done = state.phase { return nil }
             state.phase = .done
-            return (state.stream, state.timer, state.instance)
+            return (state.stream, state.timer, state.instance, state.receiver, state.parkedToken)
         }
-        guard let (stream, timer, instance) = ended else { return }
+        guard let (stream, timer, instance, receiver, parked) = ended else { return }
         timer?.cancel()
         releaseSlot(slot)
-        if let key = legacyKey { gateway.state.withLock { _ = $0.legacyCalls.removeValue(forKey: key) } }
-        let (status, message, outcome, detail) = describe(ending)
-        if let message {
+        gateway.forget(self, instance: instance, legacyKey: legacyKey, parked: parked)
+        let (status, message, outcome, detail) = describe(ending, receiver: receiver)
+        if let message, let receiver {
             if let stream {
                 stream.write(SSEMessage.event(message))
                 stream.finish()
             } else {
                 var headers: [(String, String)] = []
                 if case .refused(let refusal) = ending, let after = refusal.retryAfterHeader { headers.append(("Retry-After", after)) }
-                responder.respond(.json(status, message.renderedBytes(), headers: headers))
+                receiver.responder.respond(.json(status, message.renderedBytes(), headers: headers))
             }
         } else {
             stream?.close()
@@ -381,7 +398,8 @@ final class GatewayCall: Sendable {
     }
 
     /// Status, message to send (nil: none), outcome label and error text of an ending.
-    private func describe(_ ending: Ending) -> (Int, JSONValue?, String, String?) {
+    private func describe(_ ending: Ending, receiver: Receiver?) -> (Int, JSONValue?, String, String?) {
+        let id = receiver?.id ?? id
         switch ending {
         case .result(let result):
             return (200, RPCReply.result(id: id, result), "ok", nil)
@@ -392,7 +410,7 @@ final class GatewayCall: Sendable {
         case .cancelled(let why):
             // A legacy client that cancelled still holds its POST open: it gets an error.
             let body = RPCReply.error(id: id, RPCErrorBody(code: -32800, message: "Request cancelled: \(why)"))
-            return (200, responder.isCancelled ? nil : body, "cancelled", why)
+            return (200, receiver?.responder.isCancelled ?? true ? nil : body, "cancelled", why)
         case .failed(let failure):
             var failure = failure
             failure.id = id

@@ -21,6 +21,7 @@ struct DemoOptions: Sendable {
     var faultAfter = 0
     var floodStderrLines = 0
     var stderrEveryRequest = false
+    var askRoots = false
     var ignoreSigterm = false
     var forkGrandchild = false
 
@@ -43,6 +44,8 @@ struct DemoOptions: Sendable {
                                      requests and the initialize handshake; legacy = handshake only;
                                      modern = 2026-07-28 only (initialize gets -32022, ping -32601)
           --name NAME                serverInfo.name (default mcp-demo)
+          --ask-roots                add a tool `roots` that asks the client for its roots (roots/list,
+                                     a server-to-client request; handshake era only) and returns them
 
         fault injection:
           --exit-after-requests N    exit right after the Nth response line (N >= 1; every response
@@ -127,6 +130,7 @@ struct DemoOptions: Sendable {
             case "--fault-after": options.faultAfter = try number(0...Int(Int32.max))
             case "--flood-stderr": options.floodStderrLines = try number(0...Int(Int32.max))
             case "--stderr-every-request": options.stderrEveryRequest = true
+            case "--ask-roots": options.askRoots = true
             case "--ignore-sigterm": options.ignoreSigterm = true
             case "--fork-grandchild": options.forkGrandchild = true
             default:

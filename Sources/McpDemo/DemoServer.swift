@@ -16,6 +16,8 @@ final class DemoServer: Sendable {
     private let inFlight = InFlightRegistry()
     /// Set once a legacy `initialize` has been answered; un-enveloped requests need it.
     private let initialized = Mutex(false)
+    /// `roots` calls waiting for the client's answer, by the id of the request sent to it.
+    private let asking = Mutex<(next: Int, waiting: [String: @Sendable (JSONValue) -> Void])>((0, [:]))
 
     init(options: DemoOptions, output: OutputChannel) {
         self.options = options
@@ -32,6 +34,13 @@ final class DemoServer: Sendable {
         } catch {
             StandardError.log("parse error at \(error)")
             responder.reject(id: nil, RPCError(code: RPCError.parseError, message: "Parse error: \(error.message)"))
+            return
+        }
+        // The client's answer to a request of ours (`roots`): not a request or notification.
+        if value["method"] == nil, let id = value["id"]?.stringValue,
+            let waiter = asking.withLock({ $0.waiting.removeValue(forKey: id) })
+        {
+            waiter(value)
             return
         }
         switch InboundMessage(value) {
@@ -137,14 +146,16 @@ final class DemoServer: Sendable {
     }
 
     private func toolsList() -> JSONValue {
-        .object([("tools", .array(ToolCatalogue.definitions))])
+        .object([("tools", .array(ToolCatalogue.definitions(askRoots: options.askRoots)))])
     }
 
     /// Runs a tool. Unknown tools and a missing name are protocol errors (-32602); bad
     /// arguments are tool errors (`isError: true`).
     private func callTool(id: RequestID, params: JSONValue?, modern: Bool) throws(RPCError) -> JSONValue? {
         guard let name = params?["name"]?.stringValue else { throw .invalidParams("Invalid params: name must be a string") }
-        guard let tool = ToolName(rawValue: name) else { throw .invalidParams("Unknown tool: \(name)") }
+        guard let tool = ToolName(rawValue: name), tool != .roots || options.askRoots else {
+            throw .invalidParams("Unknown tool: \(name)")
+        }
         let identity = identity
         let finish: @Sendable (ToolResult) -> JSONValue = { modern ? identity.modernize($0.json, cacheable: false) : $0.json }
         let arguments = params?["arguments"] ?? .object([])
@@ -153,12 +164,37 @@ final class DemoServer: Sendable {
         case .echo: return finish(InstantTools.echo(arguments))
         case .add: return finish(InstantTools.add(arguments))
         case .clock: return finish(InstantTools.clock())
+        case .roots:
+            // 2026-07-28 servers may not send requests (they return input_required instead).
+            guard !modern else { return finish(.failure("roots asks the client in the handshake era only")) }
+            askRoots(id: id, finish: finish)
+            return nil
         case .sleep:
             guard let milliseconds = SleepTool.duration(arguments) else { return finish(SleepTool.invalidArguments) }
             let token = params?["_meta"]?["progressToken"].flatMap { RequestID($0)?.json }
             startSleep(id: id, milliseconds: milliseconds, progressToken: token, finish: finish)
             return nil
         }
+    }
+
+    /// Sends `roots/list` to the client; its answer completes the `roots` call `id`.
+    private func askRoots(id: RequestID, finish: @escaping @Sendable (ToolResult) -> JSONValue) {
+        let responder = responder
+        let ask = asking.withLock { (state: inout (next: Int, waiting: [String: @Sendable (JSONValue) -> Void])) -> String in
+            state.next += 1
+            let ask = "demo-ask-\(state.next)"
+            state.waiting[ask] = { reply in
+                let outcome: ToolResult
+                if case .array(let roots)? = reply["result"]?["roots"] {
+                    outcome = ToolResult(text: roots.compactMap { $0["uri"]?.stringValue }.joined(separator: "\n"))
+                } else {
+                    outcome = .failure("the client did not list its roots: \(reply["error"]?["message"]?.stringValue ?? "no result")")
+                }
+                responder.respond(to: id, .success(finish(outcome)))
+            }
+            return ask
+        }
+        output.send(notification: .object([("jsonrpc", .string("2.0")), ("id", .string(ask)), ("method", .string("roots/list"))]))
     }
 
     private func startSleep(

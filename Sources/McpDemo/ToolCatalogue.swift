@@ -4,6 +4,8 @@ enum ToolName: String, Sendable, CaseIterable {
     case add
     case sleep
     case clock
+    /// Only with `--ask-roots`.
+    case roots
 }
 
 /// Tool definitions as `tools/list` publishes them (identical for every era and connection).
@@ -11,8 +13,10 @@ enum ToolCatalogue {
     /// The longest `sleep` the demo accepts, in milliseconds (ten minutes).
     static let maxSleepMilliseconds = 600_000
 
-    /// Every tool, in `ToolName.allCases` order.
-    static var definitions: [JSONValue] { ToolName.allCases.map(definition) }
+    /// Every tool, in `ToolName.allCases` order (`roots` only when asked for).
+    static func definitions(askRoots: Bool) -> [JSONValue] {
+        ToolName.allCases.filter { askRoots || $0 != .roots }.map(definition)
+    }
 
     static func definition(_ tool: ToolName) -> JSONValue {
         switch tool {
@@ -64,6 +68,14 @@ enum ToolCatalogue {
                     )
                 ],
                 required: ["ms"]
+            )
+        case .roots:
+            return describe(
+                tool,
+                title: "Roots",
+                description: "Asks the client for its roots (roots/list) and returns their URIs, one per line.",
+                properties: [],
+                required: []
             )
         case .clock:
             return describe(

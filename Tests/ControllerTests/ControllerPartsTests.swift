@@ -18,6 +18,19 @@ import Testing
         #expect(redactor.redact("Authorization: Bearer eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl") == "Authorization: [REDACTED]")
         #expect(redactor.redact("key AKIAABCDEFGHIJKLMNOP end") == "key [REDACTED] end")
         #expect(redactor.redact("nothing secret here") == "nothing secret here")
+        #expect(redactor.redact("BASIC dXNlcjpwYXNzd29yZA== x") == "[REDACTED] x")
+        #expect(redactor.redact("a xoxb-1234567890abc z") == "a [REDACTED] z")
+        #expect(redactor.redact("sk-abcdefghijklmnopqrstuvwx") == "[REDACTED]")
+    }
+
+    /// The cheap pre-check never hides a token the patterns would find.
+    @Test func thePrefixCheckSkipsOnlyTextNoPatternCanMatch() {
+        for text in ["gh", "xox", "sk-", "AKIA", "eyJ", "Bearer", "bAsIc", "x github_pat_"] {
+            #expect(Redactor.mayHoldToken(text), "\(text)")
+        }
+        for text in ["", "tools/call ok", "4bf92f3577b34da6a3ce929d0e0e4736", "demo#1", "modern", "b", "AKI"] {
+            #expect(!Redactor.mayHoldToken(text), "\(text)")
+        }
     }
 
     @Test func logLinesAreJSONWithRedactedFields() throws {

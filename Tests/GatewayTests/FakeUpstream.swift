@@ -28,6 +28,8 @@ final class FakeUpstream: ForwardingChannel {
         var received: [Request] = []
         var abandoned: [(Int, String?)] = []
         var script: [Behaviour] = []
+        var handler: (@Sendable (ServerRequest) -> Bool)?
+        var answers: [(RPCID, Result<JSONValue, RPCErrorObject>)] = []
     }
 
     private let state = Mutex(State())
@@ -98,6 +100,21 @@ final class FakeUpstream: ForwardingChannel {
         }
         for request in pending { request.onReply(request.id, .failure(.closed("the process exited"))) }
     }
+
+    func handleServerRequests(with handler: (@Sendable (ServerRequest) -> Bool)?) {
+        state.withLock { $0.handler = handler }
+    }
+
+    func answer(_ request: RPCID, with outcome: Result<JSONValue, RPCErrorObject>) {
+        state.withLock { $0.answers.append((request, outcome)) }
+    }
+
+    /// The server sends a request to its client; false when nobody took it.
+    func ask(_ request: ServerRequest) -> Bool {
+        state.withLock { $0.handler }?(request) ?? false
+    }
+
+    var answers: [(RPCID, Result<JSONValue, RPCErrorObject>)] { state.withLock { $0.answers } }
 
     func call(_ method: String, params: JSONValue?, timeout: Duration, cancellable: Bool) async throws(RPCError) -> JSONValue {
         throw .closed("not used")

@@ -8,13 +8,18 @@ import sys
 import anyio
 from mcp import ClientSession
 from mcp.client.streamable_http import streamablehttp_client
+from mcp.types import ListRootsResult, Root
+
+
+async def roots(context):
+    return ListRootsResult(roots=[Root(uri="file:///sdk1")])
 
 
 async def main(url: str) -> None:
     report = {}
     with anyio.fail_after(30):
         async with streamablehttp_client(url) as (read, write, _):
-            async with ClientSession(read, write) as session:
+            async with ClientSession(read, write, list_roots_callback=roots) as session:
                 init = await session.initialize()
                 report["version"] = init.protocolVersion
                 tools = await session.list_tools()
@@ -29,6 +34,9 @@ async def main(url: str) -> None:
 
                     await session.call_tool("sleep", {"ms": 300}, progress_callback=progress)
                     report["progress"] = len(updates)
+                if "roots" in report["tools"]:
+                    result = await session.call_tool("roots", {})
+                    report["roots"] = result.content[0].text
                 await session.send_ping()
     print(json.dumps(report))
 

@@ -173,6 +173,7 @@ def controller():
         "time": ([TIME_SERVER], FAST),
         "limited": (demo(), "{ rps: 10, burst: 20, concurrency: 8, request_timeout: 10s }"),
         "fragile": (demo(), FAST),
+        "asker": (demo("--era", "legacy", "--ask-roots"), FAST),
     })
     yield c
     c.stop()
@@ -274,11 +275,33 @@ async def test_an_abandoned_call_is_cancelled_at_the_child_which_keeps_serving(c
         assert controller.read_log().count("cancelled request") > before
 
 
+@pytest.mark.parametrize("mode", [MODERN, "legacy", "auto"])
+async def test_a_legacy_servers_roots_request_reaches_the_calling_client_in_every_mode(controller, mode):
+    from mcp.types import ListRootsResult, Root
+
+    asked = []
+
+    async def roots(context):
+        asked.append(mode)
+        return ListRootsResult(roots=[Root(uri="file:///work/project"), Root(uri="file:///tmp/scratch")])
+
+    with anyio.fail_after(BUDGET):
+        async with Client(controller.url("asker"), mode=mode, list_roots_callback=roots) as client:
+            result = await client.call_tool("roots", {})
+            assert text_of(result) == "file:///work/project\nfile:///tmp/scratch"
+            assert asked == [mode]
+            # Without the capability the server is told so, and the tool reports it.
+        async with Client(controller.url("asker"), mode=mode) as client:
+            result = await client.call_tool("roots", {})
+            assert result.isError if hasattr(result, "isError") else result.is_error
+    assert b'omni_gateway_server_requests_total{server="asker",method="roots/list",outcome="relayed"}' in controller.get("/metrics")[1]
+
+
 def test_sdk1_legacy_client_lists_calls_and_gets_progress(controller):
     if not os.access(SDK1_PYTHON, os.X_OK):
         pytest.fail(f"SDK 1.x venv missing at {SDK1_PYTHON}; run scripts/setup.sh")
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sdk1_client.py")
-    for server in ("demo", "modern", "time"):
+    for server in ("demo", "modern", "time", "asker"):
         out = subprocess.run([SDK1_PYTHON, script, controller.url(server)], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr[-3000:]
         report = json.loads(out.stdout)
@@ -287,6 +310,8 @@ def test_sdk1_legacy_client_lists_calls_and_gets_progress(controller):
         if server != "time":
             assert report["echo"] == "from sdk1"
             assert report["progress"] >= 1
+        if server == "asker":
+            assert report["roots"] == "file:///sdk1"
 
 
 # --- Raw HTTP: sessions, streams, hostile input -------------------------------------------

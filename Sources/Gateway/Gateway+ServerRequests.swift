@@ -1,0 +1,199 @@
+import Actual
+import HTTP
+import JSON
+
+/// A legacy server's request relayed to a legacy client on its call's SSE stream, waiting for
+/// the client to POST the answer.
+struct RelayedRequest: Sendable {
+    var session: String?
+    var server: String
+    var upstream: Upstream
+    var request: ServerRequest
+}
+
+/// A modern call whose server asked for input: the client got an `InputRequiredResult` and
+/// retries with `inputResponses` and this `requestState`.
+struct ParkedCall: Sendable {
+    var call: GatewayCall
+    var server: String
+    var upstream: Upstream
+    var request: ServerRequest
+    /// The key of the request in `inputRequests`.
+    var key: String
+}
+
+extension Gateway {
+    /// Which client capability each server-to-client request needs.
+    static let requiredCapability = ["sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"]
+
+    func register(_ call: GatewayCall, on instance: InstanceID) {
+        state.withLock { $0.calls[instance, default: [:]][ObjectIdentifier(call)] = call }
+    }
+
+    /// A call ended (or paused for a retry): it is nobody's recipient any more.
+    func forget(_ call: GatewayCall, instance: InstanceID?, legacyKey: String?, parked: String?) {
+        state.withLock { state in
+            if let instance {
+                state.calls[instance]?[ObjectIdentifier(call)] = nil
+                if state.calls[instance]?.isEmpty == true { state.calls[instance] = nil }
+            }
+            if let legacyKey { state.legacyCalls[legacyKey] = nil }
+            if let parked { state.parked[parked] = nil }
+        }
+    }
+
+    /// A request from a (legacy) server to its client: relayed to the one client whose call is
+    /// in flight on that process when there is exactly one; otherwise refused with why, counted.
+    func relay(_ request: ServerRequest, from upstream: Upstream) {
+        let calls = state.withLock { Array($0.calls[upstream.instance]?.values ?? [:].values) }
+        let server = upstream.instance.name
+        guard calls.count == 1, let call = calls.first else {
+            let why =
+                calls.isEmpty
+                ? "no client request is in flight on \(upstream.instance), so there is no client to ask"
+                : "\(calls.count) client requests are in flight on \(upstream.instance); the gateway cannot tell whose this is"
+            metrics.recordServerRequest(server: server, method: request.method, outcome: calls.isEmpty ? "no_client" : "ambiguous")
+            upstream.channel.answer(request.id, with: .failure(RPCErrorObject(code: -32603, message: "\(request.method) refused: \(why)")))
+            return
+        }
+        if let capability = Gateway.requiredCapability[request.method], call.client.capabilities[capability] == nil {
+            metrics.recordServerRequest(server: server, method: request.method, outcome: "undeclared")
+            upstream.channel.answer(
+                request.id,
+                with: .failure(RPCErrorObject(code: -32601, message: "the client did not declare the \(capability) capability")))
+            return
+        }
+        let relayed: Bool
+        switch call.client.era {
+        case .legacy: relayed = relayOnStream(request, call: call, upstream: upstream)
+        case .modern: relayed = park(request, call: call, upstream: upstream)
+        }
+        metrics.recordServerRequest(server: server, method: request.method, outcome: relayed ? "relayed" : "no_stream")
+        if !relayed {
+            upstream.channel.answer(
+                request.id,
+                with: .failure(RPCErrorObject(code: -32603, message: "\(request.method) refused: the client's request cannot carry it")))
+        }
+    }
+
+    /// Legacy: the same request, with an id of the gateway's, on the call's SSE stream.
+    private func relayOnStream(_ request: ServerRequest, call: GatewayCall, upstream: Upstream) -> Bool {
+        guard let stream = call.openStream() else { return false }
+        let id = state.withLock { state -> String in
+            state.nextRelayed += 1
+            let id = "omni-\(state.nextRelayed)"
+            state.relayed[id] = RelayedRequest(session: call.session, server: call.server, upstream: upstream, request: request)
+            return id
+        }
+        return stream.write(SSEMessage.event(RPCReply.request(id: .string(id), request.method, params: request.params)))
+    }
+
+    /// Modern: the call's exchange ends with an `InputRequiredResult`; the call waits, still in
+    /// flight at the server, for the client's retry.
+    private func park(_ request: ServerRequest, call: GatewayCall, upstream: Upstream) -> Bool {
+        guard EraTranslation.multiRoundTrip.contains(call.method) else { return false }
+        let token = LegacySessionTable.newID() + LegacySessionTable.newID()
+        let key = "input-1"
+        guard let receiver = call.detachReceiver(parkedAs: token) else { return false }
+        state.withLock {
+            $0.parked[token] = ParkedCall(call: call, server: call.server, upstream: upstream, request: request, key: key)
+        }
+        let result: JSONValue = .object([
+            ("resultType", "input_required"),
+            ("inputRequests", .object([(key, .object([("method", .string(request.method)), ("params", request.params ?? .object([]))]))])),
+            ("requestState", .string(token)),
+        ])
+        let message = RPCReply.result(id: receiver.id, result)
+        if let stream = receiver.stream {
+            stream.write(SSEMessage.event(message))
+            stream.finish()
+        } else {
+            receiver.responder.respond(.json(200, message.renderedBytes()))
+        }
+        report(
+            GatewayRecord(
+                server: call.server, method: call.method, tool: GatewayCall.toolName(method: call.method, params: call.params),
+                era: .modern,
+                session: nil, outcome: "input_required", status: 200, latency: .nanoseconds(Int64(now - call.started)),
+                traceID: call.trace.traceID, instance: upstream.instance, error: nil))
+        return true
+    }
+
+    /// A modern retry carrying `requestState`: the parked call takes the new exchange as its
+    /// receiver, and the server gets the client's input as the answer to its request.
+    /// False when the state is not one of a parked call of `server` (the caller refuses it).
+    func resume(
+        token: String, server: String, id: JSONValue, params: JSONValue?, responder: HTTPResponder, acceptsStream: Bool
+    ) -> Bool {
+        guard
+            let parked = state.withLock({ state -> ParkedCall? in
+                guard let parked = state.parked[token], parked.server == server else { return nil }
+                state.parked[token] = nil
+                return parked
+            })
+        else { return false }
+        guard parked.call.attach(GatewayCall.Receiver(id: id, responder: responder, acceptsStream: acceptsStream)) else {
+            return false
+        }
+        if let response = params?["inputResponses"]?[parked.key] {
+            parked.upstream.channel.answer(parked.request.id, with: .success(response))
+        } else {
+            parked.upstream.channel.answer(
+                parked.request.id,
+                with: .failure(RPCErrorObject(code: -32603, message: "the client gave no answer to \(parked.request.method)")))
+        }
+        return true
+    }
+
+    /// A legacy client's answer to a relayed request (POSTed as a JSON-RPC response).
+    func answerRelayed(_ message: JSONValue, id: JSONValue, session: String) -> Bool {
+        guard let key = id.stringValue,
+            let relayed = state.withLock({ state -> RelayedRequest? in
+                guard let relayed = state.relayed[key], relayed.session == session else { return nil }
+                state.relayed[key] = nil
+                return relayed
+            })
+        else { return false }
+        if let result = message["result"] {
+            relayed.upstream.channel.answer(relayed.request.id, with: .success(result))
+        } else {
+            let error = message["error"]
+            relayed.upstream.channel.answer(
+                relayed.request.id,
+                with: .failure(
+                    RPCErrorObject(
+                        code: error?["code"]?.intValue ?? -32603,
+                        message: error?["message"]?.stringValue ?? "the client answered with an error",
+                        data: error?["data"])))
+        }
+        return true
+    }
+}
+
+extension GatewayCall {
+    /// The receiver and its open stream, taken away so that the call can park (nil when the
+    /// call is not in flight at its server).
+    func detachReceiver(parkedAs token: String) -> (id: JSONValue, responder: HTTPResponder, stream: HTTPStream?)? {
+        state.withLock { state in
+            guard case .sent = state.phase, let receiver = state.receiver else { return nil }
+            defer {
+                state.receiver = nil
+                state.stream = nil
+                state.parkedToken = token
+            }
+            return (receiver.id, receiver.responder, state.stream)
+        }
+    }
+
+    /// A retry's exchange becomes the receiver of a parked call; false when the call ended.
+    func attach(_ receiver: Receiver) -> Bool {
+        let attached = state.withLock { state -> Bool in
+            guard case .sent = state.phase, state.receiver == nil else { return false }
+            state.receiver = receiver
+            state.parkedToken = nil
+            return true
+        }
+        if attached { receiver.responder.onCancel { [self] in giveUp(.cancelled("client disconnected")) } }
+        return attached
+    }
+}
