@@ -186,11 +186,16 @@ demo_url="http://127.0.0.1:$controller_port/mcp/demo"
 demo_body="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"text\":\"hi\"},$modern_meta}}"
 echo "mcp-demo echo through the controller, stateless 2026-07-28 (wrk, one thread)"
 echo
-echo "| connections | calls/s | p50 ms | p99 ms | errors |"
-echo "|---:|---:|---:|---:|---:|"
+echo "| connections | calls/s | p50 ms | p99 ms | errors | controller CPU per call | mcp-demo CPU per call |"
+echo "|---:|---:|---:|---:|---:|---:|---:|"
+demo_child=$(child_of "$controller_pid" "$demo")
 for c in 8 32 64; do
+  f0=$(ticks "$controller_pid"); d0=$(ticks "$demo_child")
   line=$(run_wrk "$demo_url" "$duration" "$c" "$demo_body" "" 2026-07-28 tools/call echo)
-  printf '| %s | %.0f | %s | %s | %s |\n' "$c" "$(field "$line" rps)" "$(ms "$(field "$line" p50_us)")" "$(ms "$(field "$line" p99_us)")" "$(errors "$line")"
+  f1=$(ticks "$controller_pid"); d1=$(ticks "$demo_child")
+  printf '| %s | %.0f | %s | %s | %s | %s | %s |\n' "$c" "$(field "$line" rps)" "$(ms "$(field "$line" p50_us)")" "$(ms "$(field "$line" p99_us)")" \
+    "$(errors "$line")" "$(awk -v t=$((f1 - f0)) -v r="$(field "$line" requests)" 'BEGIN {printf "%.0f us", t / 100 / r * 1e6}')" \
+    "$(awk -v t=$((d1 - d0)) -v r="$(field "$line" requests)" 'BEGIN {printf "%.0f us", t / 100 / r * 1e6}')"
 done
 echo
 echo "controller RSS after the runs: $(awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$controller_pid/status"), threads: $(awk '/Threads/ {print $2}' "/proc/$controller_pid/status")"

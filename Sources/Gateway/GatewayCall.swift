@@ -371,6 +371,12 @@ final class GatewayCall: Sendable {
         let ended = state.withLock { state -> (HTTPStream?, LoopTimer?, InstanceID?, Receiver?, String?)? in
             if case .done = state.phase { return nil }
             state.phase = .done
+            // The receiver's and stream's callbacks hold this call: let go of them.
+            defer {
+                state.receiver = nil
+                state.stream = nil
+                state.timer = nil
+            }
             return (state.stream, state.timer, state.instance, state.receiver, state.parkedToken)
         }
         guard let (stream, timer, instance, receiver, parked) = ended else { return }

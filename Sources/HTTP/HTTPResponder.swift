@@ -26,7 +26,12 @@ public final class HTTPResponder: Sendable {
 
     public func respond(_ response: HTTPResponse) {
         let first = state.withLock { state in
-            defer { state.responded = true }
+            defer {
+                state.responded = true
+                // They can never run now; dropping them breaks the cycles a handler makes by
+                // capturing its own work in them.
+                state.onCancel = []
+            }
             return !state.responded && !state.cancelled
         }
         if first { connection.deliver(response, for: sequence) }
@@ -38,6 +43,7 @@ public final class HTTPResponder: Sendable {
     public func onCancel(_ callback: @escaping @Sendable () -> Void) {
         let now = state.withLock { state -> Bool in
             if state.cancelled { return true }
+            if state.responded { return false }
             state.onCancel.append(callback)
             return false
         }

@@ -73,6 +73,8 @@ public final class HTTPStream: Sendable {
         let notify: (any Sink)? = state.withLock { state in
             guard !state.closed, !state.finished else { return nil }
             state.finished = true
+            // Never run after a normal finish: dropped, so that they release what they hold.
+            state.onClose = []
             return takeNotification(&state)
         }
         notify?.streamHasData()
@@ -86,6 +88,7 @@ public final class HTTPStream: Sendable {
     public func onClose(_ callback: @escaping @Sendable () -> Void) {
         let now = state.withLock { state -> Bool in
             if state.closed { return true }
+            if state.finished { return false }
             state.onClose.append(callback)
             return false
         }

@@ -45,6 +45,26 @@ import Testing
         return server
     }
 
+    /// A finished stream lets go of its close callbacks: a producer that captures itself in one
+    /// is not kept alive by the stream it owns.
+    @Test func finishingReleasesTheCloseCallbacks() {
+        final class Producer: Sendable {}
+        let stream = HTTPStream()
+        weak var weakProducer: Producer?
+        do {
+            let producer = Producer()
+            weakProducer = producer
+            stream.onClose { _ = producer }
+        }
+        #expect(weakProducer != nil)
+        stream.finish()
+        #expect(weakProducer == nil)
+        let ran = Mutex(false)
+        stream.onClose { ran.withLock { $0 = true } }
+        stream.close()
+        #expect(!ran.withLock { $0 })
+    }
+
     @Test func anIdleStreamGetsKeepAliveComments() async throws {
         let server = try server(seen: Seen())
         let client = try RawClient(port: server.port)
