@@ -63,7 +63,7 @@ root=$tmp/root
 mkdir -p "$root/servers" "$root/config"
 printf 'features: { time: { enabled: true }, demo: { enabled: true } }\n' >"$root/config/default.yaml"
 : >"$root/.env.example"
-limits='{ rps: 10000, burst: 10000, concurrency: 256, request_timeout: 30s }'
+limits='{ rps: 10000, burst: 100000, concurrency: 256, request_timeout: 30s }'
 printf 'name: time\ndescription: mcp-server-time\ntransport: stdio\ncommand: ["%s"]\nlimits: %s\n' \
   "$time_server" "$limits" >"$root/servers/time.yaml"
 printf 'name: demo\ndescription: mcp-demo\ntransport: stdio\ncommand: ["%s"]\nlimits: %s\n' "$demo" "$limits" >"$root/servers/demo.yaml"

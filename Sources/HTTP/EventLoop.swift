@@ -76,6 +76,11 @@ public final class EventLoop: Sendable {
         let (seconds, attoseconds) = delay.components
         let nanoseconds = max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
         let deadline = EventLoop.now() + UInt64(nanoseconds)
+        // On the loop thread already (a handler arming a request's deadline): no hop.
+        if inLoop {
+            timer.armed(schedule(at: deadline) { if timer.fired() { fire() } })
+            return timer
+        }
         execute { [self] in
             guard !timer.isCancelled else { return }
             timer.armed(schedule(at: deadline) { if timer.fired() { fire() } })
@@ -216,7 +221,11 @@ public final class LoopTimer: Sendable {
         // Drop the heap entry too, so that thousands of cancelled long deadlines do not pile up.
         if let id {
             let loop = loop
-            loop.execute { loop.cancel(id) }
+            if loop.inLoop {
+                loop.cancel(id)
+            } else {
+                loop.execute { loop.cancel(id) }
+            }
         }
         return stopped
     }
