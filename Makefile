@@ -35,6 +35,7 @@ bench: setup
 	bench/spawn.sh
 	bench/reload.sh
 	bench/http.sh
+	bench/gateway.sh
 
 # Regenerates the committed artefacts that tests compare against.
 docs: build
