@@ -172,6 +172,8 @@ public final class StdioSession: MCPChannel {
 
     /// Fails every request in flight with `.closed(reason)`; later calls fail at once.
     func close(_ reason: String) {
+        // The handler (the gateway's) holds this session: let it go with the process.
+        serverRequests.withLock { $0 = nil }
         let pending = state.withLock { state in
             if state.closed == nil { state.closed = reason }
             defer {

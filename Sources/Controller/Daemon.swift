@@ -90,8 +90,9 @@ actor Daemon {
         let descriptors = Int(omni_raise_nofile_limit())
         do {
             // Health probes are answered even when other clients hold every connection slot.
-            // MCP messages are bounded at 4 MiB (a body is buffered only as far as it is sent).
-            let limits = HTTPLimits(body: 4 << 20)
+            // The admin API reads no bodies: 64 KiB keeps thousands of connections from each
+            // holding megabytes. MCP messages may be up to 4 MiB.
+            let limits = HTTPLimits(body: 64 << 10, bodyByPrefix: [Gateway.pathPrefix: 4 << 20])
             let server = try HTTPServer(host: listen.host, port: listen.port, limits: limits, alwaysServe: ["/healthz", "/readyz"]) {
                 [weak self] request, responder in
                 // Liveness needs no state: answered on the I/O thread, with no task hop.

@@ -104,7 +104,9 @@ extension Gateway {
                 listen(request, responder, server: server, id: id, params: params, accept: accept)
             case "initialize", "ping", "notifications/initialized":
                 reject(responder, request, .methodNotFound(method, id: id, why: "not part of 2026-07-28"))
-            case _ where EraTranslation.multiRoundTrip.contains(method) && params?["requestState"] != nil:
+            case _
+            where EraTranslation.multiRoundTrip.contains(method)
+                && params?["requestState"]?.stringValue?.hasPrefix(Gateway.parkedPrefix) == true:
                 // The retry of a call whose server asked for input: it continues that call.
                 guard let token = params?["requestState"]?.stringValue,
                     resume(token: token, server: server, id: id, params: params, responder: responder, acceptsStream: accept.stream)

@@ -23,36 +23,65 @@ struct ParkedCall: Sendable {
 }
 
 extension Gateway {
+    /// The start of every `requestState` the gateway issues; a retry with any other state is
+    /// a modern server's own multi round-trip and goes to the server unchanged.
+    static let parkedPrefix = "omni-parked-"
+
     /// Which client capability each server-to-client request needs.
     static let requiredCapability = ["sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"]
 
-    func register(_ call: GatewayCall, on instance: InstanceID) {
-        state.withLock { $0.calls[instance, default: [:]][ObjectIdentifier(call)] = call }
-    }
-
-    /// A call ended (or paused for a retry): it is nobody's recipient any more.
-    func forget(_ call: GatewayCall, instance: InstanceID?, legacyKey: String?, parked: String?) {
-        state.withLock { state in
+    /// A call ended (or paused for a retry): it is nobody's recipient any more. Server
+    /// requests it relayed and that its client never answered get an error, so the server does
+    /// not wait for them.
+    func forget(_ call: GatewayCall, instance: InstanceID?, legacyKey: String?, parked: String?, relayed: Set<String>) {
+        let orphans = state.withLock { state -> [RelayedRequest] in
             if let instance {
                 state.calls[instance]?[ObjectIdentifier(call)] = nil
                 if state.calls[instance]?.isEmpty == true { state.calls[instance] = nil }
             }
-            if let legacyKey { state.legacyCalls[legacyKey] = nil }
+            // Only this call's own entry: a later request may reuse the client's id.
+            if let legacyKey, state.legacyCalls[legacyKey] === call { state.legacyCalls[legacyKey] = nil }
             if let parked { state.parked[parked] = nil }
+            return relayed.compactMap { state.relayed.removeValue(forKey: $0) }
+        }
+        for orphan in orphans {
+            orphan.upstream.channel.answer(
+                orphan.request.id,
+                with: .failure(
+                    RPCErrorObject(code: -32603, message: "the client's request ended before it answered \(orphan.request.method)")))
         }
     }
+
+    /// A call was given up while its server may still be working on it: for a while, requests
+    /// from that server cannot be told apart from that abandoned work's, so none is relayed.
+    func noteAbandoned(on instance: InstanceID) {
+        let until = now + GatewayCall.nanoseconds(Gateway.abandonedWindow)
+        state.withLock { state in
+            state.abandoned = state.abandoned.filter { $0.value > now }
+            state.abandoned[instance] = until
+        }
+    }
+
+    /// How long after a call was given up its server's requests are refused as ambiguous.
+    static let abandonedWindow = Duration.seconds(30)
 
     /// A request from a (legacy) server to its client: relayed to the one client whose call is
     /// in flight on that process when there is exactly one; otherwise refused with why, counted.
     func relay(_ request: ServerRequest, from upstream: Upstream) {
-        let calls = state.withLock { Array($0.calls[upstream.instance]?.values ?? [:].values) }
+        let current = now
+        let (calls, abandoned) = state.withLock { state in
+            (Array(state.calls[upstream.instance]?.values ?? [:].values), (state.abandoned[upstream.instance] ?? 0) > current)
+        }
         let server = upstream.instance.name
-        guard calls.count == 1, let call = calls.first else {
+        guard calls.count == 1, !abandoned, let call = calls.first else {
             let why =
-                calls.isEmpty
-                ? "no client request is in flight on \(upstream.instance), so there is no client to ask"
-                : "\(calls.count) client requests are in flight on \(upstream.instance); the gateway cannot tell whose this is"
-            metrics.recordServerRequest(server: server, method: request.method, outcome: calls.isEmpty ? "no_client" : "ambiguous")
+                abandoned
+                ? "a client request to \(upstream.instance) was given up lately and may be the one asking; the gateway cannot tell whose this is"
+                : calls.isEmpty
+                    ? "no client request is in flight on \(upstream.instance), so there is no client to ask"
+                    : "\(calls.count) client requests are in flight on \(upstream.instance); the gateway cannot tell whose this is"
+            metrics.recordServerRequest(
+                server: server, method: request.method, outcome: calls.isEmpty && !abandoned ? "no_client" : "ambiguous")
             upstream.channel.answer(request.id, with: .failure(RPCErrorObject(code: -32603, message: "\(request.method) refused: \(why)")))
             return
         }
@@ -79,25 +108,38 @@ extension Gateway {
     /// Legacy: the same request, with an id of the gateway's, on the call's SSE stream.
     private func relayOnStream(_ request: ServerRequest, call: GatewayCall, upstream: Upstream) -> Bool {
         guard let stream = call.openStream() else { return false }
-        let id = state.withLock { state -> String in
+        let relayed = RelayedRequest(session: call.session, server: call.server, upstream: upstream, request: request)
+        let id = state.withLock { state -> String? in
             state.nextRelayed += 1
             let id = "omni-\(state.nextRelayed)"
-            state.relayed[id] = RelayedRequest(session: call.session, server: call.server, upstream: upstream, request: request)
+            // Recorded on the call in the same step: if the call has ended, nothing is kept.
+            guard call.recordRelayed(id) else { return nil }
+            state.relayed[id] = relayed
             return id
         }
-        return stream.write(SSEMessage.event(RPCReply.request(id: .string(id), request.method, params: request.params)))
+        guard let id else { return false }
+        guard stream.write(SSEMessage.event(RPCReply.request(id: .string(id), request.method, params: request.params))) else {
+            state.withLock { _ = $0.relayed.removeValue(forKey: id) }
+            call.answeredRelayed(id)
+            return false
+        }
+        return true
     }
 
     /// Modern: the call's exchange ends with an `InputRequiredResult`; the call waits, still in
     /// flight at the server, for the client's retry.
     private func park(_ request: ServerRequest, call: GatewayCall, upstream: Upstream) -> Bool {
         guard EraTranslation.multiRoundTrip.contains(call.method) else { return false }
-        let token = LegacySessionTable.newID() + LegacySessionTable.newID()
+        let token = Gateway.parkedPrefix + LegacySessionTable.newID() + LegacySessionTable.newID()
         let key = "input-1"
-        guard let receiver = call.detachReceiver(parkedAs: token) else { return false }
-        state.withLock {
-            $0.parked[token] = ParkedCall(call: call, server: call.server, upstream: upstream, request: request, key: key)
+        // Detached and parked in one step (gateway, then call lock): a deadline that ends the
+        // call at any moment also removes it from `parked`.
+        let receiver = state.withLock { state -> (id: JSONValue, responder: HTTPResponder, stream: HTTPStream?)? in
+            guard let receiver = call.detachReceiver(parkedAs: token) else { return nil }
+            state.parked[token] = ParkedCall(call: call, server: call.server, upstream: upstream, request: request, key: key)
+            return receiver
         }
+        guard let receiver else { return false }
         let result: JSONValue = .object([
             ("resultType", "input_required"),
             ("inputRequests", .object([(key, .object([("method", .string(request.method)), ("params", request.params ?? .object([]))]))])),
@@ -154,6 +196,7 @@ extension Gateway {
                 return relayed
             })
         else { return false }
+        for call in state.withLock({ Array($0.calls[relayed.upstream.instance]?.values ?? [:].values) }) { call.answeredRelayed(key) }
         if let result = message["result"] {
             relayed.upstream.channel.answer(relayed.request.id, with: .success(result))
         } else {
@@ -171,6 +214,19 @@ extension Gateway {
 }
 
 extension GatewayCall {
+    /// Notes a relayed request id; false when the call has ended.
+    func recordRelayed(_ id: String) -> Bool {
+        state.withLock { state in
+            if case .done = state.phase { return false }
+            state.relayed.insert(id)
+            return true
+        }
+    }
+
+    func answeredRelayed(_ id: String) {
+        _ = state.withLock { $0.relayed.remove(id) }
+    }
+
     /// The receiver and its open stream, taken away so that the call can park (nil when the
     /// call is not in flight at its server).
     func detachReceiver(parkedAs token: String) -> (id: JSONValue, responder: HTTPResponder, stream: HTTPStream?)? {

@@ -67,6 +67,8 @@ public final class Gateway: Sendable {
         var relayed: [String: RelayedRequest] = [:]
         /// Modern calls waiting for the client's retry with `inputResponses`, by `requestState`.
         var parked: [String: ParkedCall] = [:]
+        /// Until when each instance's server requests are refused: a call to it was given up.
+        var abandoned: [InstanceID: UInt64] = [:]
         var nextRelayed = 0
         var sweeping = false
         var stopped = false
@@ -105,7 +107,8 @@ public final class Gateway: Sendable {
     /// others with the reason they do not run. Limits change in place (requests in flight keep
     /// their slots); a server that left the desired state is forgotten, its clients' sessions too.
     public func configure(servers: [String: ServerSettings], notRunnable: [String: String]) {
-        let (granted, closed, gone) = state.withLock { state -> ([GatewayCall], [HTTPStream], [String]) in
+        let (granted, closed, gone, stranded, listeners) = state.withLock {
+            state -> ([GatewayCall], [HTTPStream], [String], [GatewayCall], [Listener]) in
             var granted: [GatewayCall] = []
             for (name, settings) in servers {
                 if var entry = state.entries[name] {
@@ -120,7 +123,16 @@ public final class Gateway: Sendable {
                 }
             }
             let gone = state.entries.keys.filter { servers[$0] == nil }
-            for name in gone { state.entries[name] = nil }
+            var stranded: [GatewayCall] = []
+            for name in gone {
+                stranded += state.entries[name]?.waiters.values.map { $0 } ?? []
+                state.entries[name] = nil
+            }
+            var listeners: [Listener] = []
+            for (key, listener) in state.listeners where servers[listener.server] == nil {
+                listeners.append(listener)
+                state.listeners[key] = nil
+            }
             state.notRunnable = notRunnable
             var closed: [HTTPStream] = []
             for name in gone where notRunnable[name] == nil {
@@ -128,11 +140,16 @@ public final class Gateway: Sendable {
                     if let stream = state.sessions.close(session.id)?.stream { closed.append(stream) }
                 }
             }
-            return (granted, closed, gone)
+            return (granted, closed, gone, stranded, listeners)
         }
         for name in gone where notRunnable[name] == nil { metrics.forget(name) }
         for call in granted { call.granted() }
         for stream in closed { stream.finish() }
+        // Waiting for a server that no longer exists: refused now, not at their deadline.
+        for call in stranded {
+            call.giveUp(.refused(GatewayRefusal(.unavailable, server: call.server, reason: "the server left the configuration")))
+        }
+        for listener in listeners { listener.end() }
     }
 
     /// Why a runnable server has no process (a restart backoff, a quarantine), or nil.

@@ -50,6 +50,9 @@ final class GatewayCall: Sendable {
         var receiver: Receiver?
         /// The `requestState` of a multi round-trip this call is parked under.
         var parkedToken: String?
+        /// Server requests relayed on this call's stream and not answered yet (by the id the
+        /// client was given): answered with an error if the call ends first.
+        var relayed: Set<String> = []
         var trial = false
         var holdsSlot = false
         var attempt = 0
@@ -143,7 +146,8 @@ final class GatewayCall: Sendable {
         }
     }
 
-    /// A concurrency slot was handed to this waiting call.
+    /// A concurrency slot was handed to this waiting call (it left the waiters under the
+    /// gateway's lock). A call that gave up meanwhile accounted for the slot itself (`giveUp`).
     func granted() {
         let waiting = state.withLock { state -> Bool in
             guard case .waiting = state.phase else { return false }
@@ -151,11 +155,7 @@ final class GatewayCall: Sendable {
             state.holdsSlot = true
             return true
         }
-        guard waiting else {
-            // Ended while the slot was on its way: pass it on.
-            releaseSlot(.abandoned)
-            return
-        }
+        guard waiting else { return }
         switch gateway.target(for: server) {
         case .success(let upstream): send(upstream)
         case .failure(let refusal): finish(.refused(refusal))
@@ -166,15 +166,19 @@ final class GatewayCall: Sendable {
     // MARK: Sending
 
     private func send(_ upstream: Upstream) {
-        let proceed = state.withLock { state -> Bool in
-            guard case .new = state.phase else { return false }
-            state.phase = .sending(upstream)
-            state.instance = upstream.instance
-            state.attempt += 1
-            return true
+        // Registered as the instance's caller in the same step as it starts sending, so a call
+        // that ends at any moment is never left behind in the registry.
+        let proceed = gateway.state.withLock { gatewayState -> Bool in
+            state.withLock { state -> Bool in
+                guard case .new = state.phase else { return false }
+                state.phase = .sending(upstream)
+                state.instance = upstream.instance
+                state.attempt += 1
+                gatewayState.calls[upstream.instance, default: [:]][ObjectIdentifier(self)] = self
+                return true
+            }
         }
         guard proceed else { return }
-        gateway.register(self, on: upstream.instance)
         let sent = EraTranslation.params(params, server: upstream.identity, client: client, traceparent: trace.traceparent)
         let wantsProgress = params?["_meta"]?["progressToken"] != nil
         let sink: @Sendable (JSONValue) -> Void = { [self] in progress($0) }
@@ -187,9 +191,17 @@ final class GatewayCall: Sendable {
         case .success(let childID):
             let abandon = state.withLock { state -> String? in
                 if let reason = state.abandonReason { return reason }
-                guard case .sending = state.phase else { return nil }
-                state.phase = .sent(upstream, childID: childID)
-                return nil
+                switch state.phase {
+                case .sending:
+                    state.phase = .sent(upstream, childID: childID)
+                    return nil
+                case .done:
+                    // Ended while it was being written (deadline, client gone): the server
+                    // must not go on with it. A request already answered is not cancelled.
+                    return "cancelled by the gateway"
+                default:
+                    return nil
+                }
             }
             if let abandon { upstream.channel.abandon(childID, notifying: abandon) }
         }
@@ -231,12 +243,13 @@ final class GatewayCall: Sendable {
         let (attempt, deadline) = state.withLock { ($0.attempt, $0.deadline) }
         let retry = gateway.state.withLock { $0.entries[server]?.retry }
         let now = gateway.clock.now
-        let remaining = Duration.nanoseconds(Int64(deadline > EventLoop.now() ? deadline - EventLoop.now() : 0))
+        let current = EventLoop.now()
+        let remaining = Duration.nanoseconds(Int64(deadline > current ? deadline - current : 0))
         guard let delay = retry?.delay(method: method, after: attempt, now: now, deadline: now + remaining) else {
             return finish(.refused(refusal), slot: .failed)
         }
         releaseSlot(.failed)
-        gateway.forget(self, instance: state.withLock { $0.instance }, legacyKey: nil, parked: nil)
+        gateway.forget(self, instance: state.withLock { $0.instance }, legacyKey: nil, parked: nil, relayed: [])
         _ = gateway.loop.after(delay) { [self] in
             let resume = state.withLock { state -> Bool in
                 guard case .pausing = state.phase else { return false }
@@ -280,7 +293,8 @@ final class GatewayCall: Sendable {
     }
 
     private func arm(deadline: UInt64) {
-        let delay = Duration.nanoseconds(Int64(deadline > EventLoop.now() ? deadline - EventLoop.now() : 0))
+        let current = EventLoop.now()
+        let delay = Duration.nanoseconds(Int64(deadline > current ? deadline - current : 0))
         let timer = gateway.loop.after(delay) { [self] in
             giveUp(.refused(GatewayRefusal(.timedOut, server: server, reason: "no answer to \(method) within \(timeoutText)")))
         }
@@ -325,13 +339,18 @@ final class GatewayCall: Sendable {
         case .finish:
             finish(ending, slot: ending.isTimeout ? .failed : .abandoned)
         case .unqueue(let ticket):
-            let trial = state.withLock { $0.trial }
-            let removed = gateway.state.withLock { gatewayState -> Bool in
-                gatewayState.entries[server]?.waiters[ticket] = nil
-                return gatewayState.entries[server]?.guards.cancelWait(ticket, trial: trial) ?? true
+            // Under both locks (gateway, then call): either the wait is cancelled, or the slot
+            // was granted meanwhile and this call owns it (its `granted` then does nothing,
+            // and `finish` passes the slot on).
+            gateway.state.withLock { gatewayState in
+                state.withLock { state in
+                    guard case .waiting = state.phase else { return }
+                    gatewayState.entries[server]?.waiters[ticket] = nil
+                    let cancelled = gatewayState.entries[server]?.guards.cancelWait(ticket, trial: state.trial) ?? true
+                    if !cancelled { state.holdsSlot = true }
+                    state.phase = .new
+                }
             }
-            // Not removed: the slot was granted meanwhile; `granted` passes it on.
-            if removed { state.withLock { $0.holdsSlot = false } }
             finish(ending, slot: .abandoned)
         case .abandon(let upstream, let childID):
             // False: the answer got there first and finishes the call.
@@ -368,7 +387,7 @@ final class GatewayCall: Sendable {
     }
 
     private func finish(_ ending: Ending, slot: ServerGuards.Outcome = .abandoned) {
-        let ended = state.withLock { state -> (HTTPStream?, LoopTimer?, InstanceID?, Receiver?, String?)? in
+        let ended = state.withLock { state -> (HTTPStream?, LoopTimer?, InstanceID?, Receiver?, String?, Set<String>)? in
             if case .done = state.phase { return nil }
             state.phase = .done
             // The receiver's and stream's callbacks hold this call: let go of them.
@@ -377,12 +396,12 @@ final class GatewayCall: Sendable {
                 state.stream = nil
                 state.timer = nil
             }
-            return (state.stream, state.timer, state.instance, state.receiver, state.parkedToken)
+            return (state.stream, state.timer, state.instance, state.receiver, state.parkedToken, state.relayed)
         }
-        guard let (stream, timer, instance, receiver, parked) = ended else { return }
-        timer?.cancel()
+        guard let (stream, timer, instance, receiver, parked, relayed) = ended else { return }
         releaseSlot(slot)
-        gateway.forget(self, instance: instance, legacyKey: legacyKey, parked: parked)
+        gateway.forget(self, instance: instance, legacyKey: legacyKey, parked: parked, relayed: relayed)
+        if let instance, ending.abandonsServerWork { gateway.noteAbandoned(on: instance) }
         let (status, message, outcome, detail) = describe(ending, receiver: receiver)
         if let message, let receiver {
             if let stream {
@@ -396,6 +415,8 @@ final class GatewayCall: Sendable {
         } else {
             stream?.close()
         }
+        // After the answer: both hops to the loop then ride one wake-up.
+        timer?.cancel()
         gateway.report(
             GatewayRecord(
                 server: server, method: method, tool: GatewayCall.toolName(method: method, params: params), era: client.era,
@@ -410,7 +431,8 @@ final class GatewayCall: Sendable {
         case .result(let result):
             return (200, RPCReply.result(id: id, result), "ok", nil)
         case .remoteError(let error):
-            return (200, RPCReply.error(id: id, error), "error", "\(error.code) \(error.message)")
+            let status = client.era == .modern ? GatewayCall.modernStatus(error.code) : 200
+            return (status, RPCReply.error(id: id, error), "error", "\(error.code) \(error.message)")
         case .refused(let refusal):
             return (refusal.kind.status, RPCFailure.refusal(refusal, id: id).body, refusal.kind.rawValue, refusal.reason)
         case .cancelled(let why):
@@ -421,6 +443,16 @@ final class GatewayCall: Sendable {
             var failure = failure
             failure.id = id
             return (failure.status, failure.body, "error", failure.message)
+        }
+    }
+
+    /// The HTTP status a 2026-07-28 client expects with a server's JSON-RPC error (the
+    /// transport's rule: -32601 at 404; malformed-request errors at 400; others at 200).
+    static func modernStatus(_ code: Int) -> Int {
+        switch code {
+        case -32601: 404
+        case -32700, -32600, -32602, -32020, -32021, -32022: 400
+        default: 200
         }
     }
 
@@ -435,6 +467,15 @@ final class GatewayCall: Sendable {
 }
 
 extension GatewayCall.Ending {
+    /// Whether the server may still be working on the request (it was given up, not answered).
+    var abandonsServerWork: Bool {
+        switch self {
+        case .cancelled: true
+        case .refused(let refusal): refusal.kind == .timedOut
+        default: false
+        }
+    }
+
     var isTimeout: Bool {
         if case .refused(let refusal) = self { return refusal.kind == .timedOut }
         return false

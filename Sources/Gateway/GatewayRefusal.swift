@@ -25,7 +25,8 @@ public struct GatewayRefusal: Error, Sendable, Hashable, CustomStringConvertible
         public var code: Int {
             switch self {
             case .rateLimited: -32001
-            case .overloaded: -32002
+            // Not -32002: 2026-07-28 forbids it, and legacy clients read it as "resource not found".
+            case .overloaded: -32008
             case .circuitOpen: -32003
             case .timedOut: -32004
             case .unavailable: -32005

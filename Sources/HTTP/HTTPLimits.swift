@@ -15,6 +15,9 @@ public struct HTTPLimits: Sendable, Hashable {
     public var headerCount: Int
     /// Longest body, bytes.
     public var body: Int
+    /// Longer bodies for targets under these path prefixes (the longest matching prefix wins),
+    /// so that an API that takes large messages does not raise the limit for every path.
+    public var bodyByPrefix: [String: Int]
     public var headTimeout: Duration
     public var bodyTimeout: Duration
     public var idleTimeout: Duration
@@ -37,12 +40,13 @@ public struct HTTPLimits: Sendable, Hashable {
         requestLine: Int = 8192, headerBytes: Int = 16384, headerCount: Int = 64, body: Int = 4 << 20,
         headTimeout: Duration = .seconds(5), bodyTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(60),
         sendTimeout: Duration = .seconds(30), connections: Int = 8192, connectionsPerPeer: Int = 4096, reserve: Int = 64,
-        pipelineDepth: Int = 16, outputBuffer: Int = 1 << 20
+        pipelineDepth: Int = 16, outputBuffer: Int = 1 << 20, bodyByPrefix: [String: Int] = [:]
     ) {
         self.requestLine = requestLine
         self.headerBytes = headerBytes
         self.headerCount = headerCount
         self.body = body
+        self.bodyByPrefix = bodyByPrefix
         self.headTimeout = headTimeout
         self.bodyTimeout = bodyTimeout
         self.idleTimeout = idleTimeout
@@ -52,6 +56,17 @@ public struct HTTPLimits: Sendable, Hashable {
         self.reserve = reserve
         self.pipelineDepth = pipelineDepth
         self.outputBuffer = outputBuffer
+    }
+
+    /// The body limit for a request to `target`.
+    public func bodyLimit(for target: String) -> Int {
+        var limit = body
+        var matched = -1
+        for (prefix, value) in bodyByPrefix where prefix.count > matched && target.hasPrefix(prefix) {
+            limit = value
+            matched = prefix.count
+        }
+        return limit
     }
 }
 

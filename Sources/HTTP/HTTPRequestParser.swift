@@ -142,8 +142,9 @@ public struct HTTPRequestParser: Sendable {
                 else {
                     throw HTTPParseError(400, at: consumed, "invalid chunk size")
                 }
-                guard request.body.count + size <= limits.body else {
-                    throw HTTPParseError(413, at: consumed, "body larger than \(limits.body) bytes")
+                let limit = limits.bodyLimit(for: request.target)
+                guard request.body.count + size <= limit else {
+                    throw HTTPParseError(413, at: consumed, "body larger than \(limit) bytes")
                 }
                 stage = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
@@ -209,8 +210,9 @@ public struct HTTPRequestParser: Sendable {
         guard Set(lengths).count == 1, !text.isEmpty, text.count <= 18, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
             let length = Int(text)
         else { throw HTTPParseError(400, at: consumed, "invalid Content-Length") }
-        guard length <= limits.body else {
-            throw HTTPParseError(413, at: consumed, "body of \(length) bytes is larger than \(limits.body)")
+        let limit = limits.bodyLimit(for: request.target)
+        guard length <= limit else {
+            throw HTTPParseError(413, at: consumed, "body of \(length) bytes is larger than \(limit)")
         }
         if length == 0 { return finish() }
         stage = .body(remaining: length)

@@ -49,7 +49,7 @@ import Testing
         await harness.eventually("four to queue") { harness.gateway.metricsText().contains(#"omni_gateway_queued{server="demo"} 4"#) }
         let refused = try await harness.modern("tools/call", id: 99, params: [("name", "a")])
         #expect(refused.status == 503)
-        #expect(refused.json?["error"]?["code"] == -32002)
+        #expect(refused.json?["error"]?["code"] == -32008)
         // Each waiter gets the slot in turn once the one before is answered.
         for _ in 0..<5 {
             await harness.eventually("the next request") { upstream.pendingIDs.count == 1 }
