@@ -94,6 +94,12 @@ extension Gateway {
             if let failure = ModernRequestCheck.check(request, id: id, method: method, params: params) {
                 return reject(responder, request, failure)
             }
+            if method == "tools/call", let tool = params?["name"]?.stringValue,
+                let why = state.withLock({ $0.paramHeaders[server] })?.mismatch(
+                    tool: tool, arguments: params?["arguments"], request: request)
+            {
+                return reject(responder, request, .headerMismatch(why, id: id))
+            }
             let client = ClientContext.modern(params?["_meta"])
             switch method {
             case "server/discover":

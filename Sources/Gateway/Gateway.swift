@@ -67,6 +67,8 @@ public final class Gateway: Sendable {
         var relayed: [String: RelayedRequest] = [:]
         /// Modern calls waiting for the client's retry with `inputResponses`, by `requestState`.
         var parked: [String: ParkedCall] = [:]
+        /// The `x-mcp-header` annotations of each server's tools.
+        var paramHeaders: [String: ParamHeaders] = [:]
         /// Until when each instance's server requests are refused: a call to it was given up.
         var abandoned: [InstanceID: UInt64] = [:]
         var nextRelayed = 0
@@ -168,7 +170,27 @@ public final class Gateway: Sendable {
         state.withLock { state in
             state.routing.switchTo(upstream, for: id.name)
             state.holds[id.name] = nil
+            // A new process may have other tools: learned again from its own list.
+            state.paramHeaders[id.name] = nil
         }
+        if identity.hasTools { learnTools(of: upstream) }
+    }
+
+    /// Lists a newly routed process's tools (first page) for their `Mcp-Param` annotations.
+    private func learnTools(of upstream: Upstream) {
+        let client = ClientContext(
+            era: .modern, version: ProtocolVersions.modern[0], capabilities: .object([]),
+            info: .object([("name", .string(MCPVersion.clientName)), ("version", .string(MCPVersion.clientVersion))]), logLevel: nil)
+        let params = EraTranslation.params(nil, server: upstream.identity, client: client, traceparent: nil)
+        _ = upstream.channel.forward("tools/list", params: params, onProgress: nil) { [weak self] _, outcome in
+            guard let self, case .success(let result) = outcome else { return }
+            learned(tools: result, server: upstream.instance.name)
+        }
+    }
+
+    /// Adds a `tools/list` result's annotations to what the gateway checks.
+    func learned(tools result: JSONValue, server: String) {
+        state.withLock { $0.paramHeaders[server, default: ParamHeaders()].learn(from: result) }
     }
 
     /// `id` takes no new requests (it is about to stop); those in flight continue.

@@ -220,6 +220,7 @@ final class GatewayCall: Sendable {
         guard current else { return }
         switch outcome {
         case .success(let result):
+            if method == "tools/list" { gateway.learned(tools: result, server: server) }
             guard let translated = EraTranslation.result(result, method: method, server: upstream.identity, client: client) else {
                 return finish(
                     .failed(

@@ -81,6 +81,20 @@ final class FakeUpstream: ForwardingChannel {
         }
     }
 
+    /// Answers the gateway's own `tools/list` (sent when a process is routed) with `tools`,
+    /// then forgets every request so far: tests count only their clients' requests.
+    func settleLearning(tools: JSONValue = .array([])) {
+        let learning = state.withLock { state -> [Request] in
+            let learning = state.pending.values.filter { $0.method == "tools/list" }
+            for request in learning { state.pending[request.id] = nil }
+            state.received = []
+            // Ids start again at 1, as if the test's first request were the first one.
+            state.next = 0
+            return learning
+        }
+        for request in learning { request.onReply(request.id, .success(.object([("tools", tools)]))) }
+    }
+
     /// Answers a held request.
     func reply(_ id: Int, _ outcome: Result<JSONValue, RPCError>) {
         guard let request = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return }

@@ -50,7 +50,8 @@ final class GatewayHarness: Sendable {
     init(
         identity: ServerIdentity = GatewayHarness.modernServer,
         limits: Limits = Limits(rps: 1000, burst: 1000, concurrency: 8, requestTimeout: .seconds(10)),
-        options: Gateway.Options = Gateway.Options(), upstream: FakeUpstream = FakeUpstream(), route: Bool = true
+        options: Gateway.Options = Gateway.Options(), upstream: FakeUpstream = FakeUpstream(), route: Bool = true,
+        tools: JSONValue = .array([])
     ) throws {
         loop = EventLoop(name: "gateway-test")
         clock = TestClock()
@@ -62,7 +63,11 @@ final class GatewayHarness: Sendable {
         gateway.configure(
             servers: ["demo": .init(limits: limits, backoff: [.milliseconds(10), .milliseconds(20)])],
             notRunnable: ["off": "not running: disabled"])
-        if route { gateway.route(to: InstanceID(name: "demo", number: 1), channel: upstream, identity: identity) }
+        if route {
+            gateway.route(to: InstanceID(name: "demo", number: 1), channel: upstream, identity: identity)
+            upstream.settleLearning(tools: tools)
+            if tools != .array([]) { gateway.learned(tools: .object([("tools", tools)]), server: "demo") }
+        }
         server = try HTTPServer(host: "127.0.0.1", port: 0, loop: loop) { request, responder in gateway.handle(request, responder) }
         server.start()
         client = HTTPClient(loop: loop)
