@@ -87,6 +87,9 @@ import Testing
         client.send("GET /flood HTTP/1.1\r\nHost: localhost\r\n\r\n")
         try await waitUntil { seen.refusedWrite.withLock { $0 } }
         #expect(seen.closed.withLock { $0 })
+        // The producer learns of the overflow at once; the connection counts it when the loop
+        // next pulls from the stream, a moment later on a loaded machine.
+        try await waitUntil { server.stats.slowReaders == 1 }
         #expect(server.stats.slowReaders == 1)
         // What the producer got in: the connection's buffer plus what the kernel's socket
         // buffers held, far below the gigabyte it tried.
