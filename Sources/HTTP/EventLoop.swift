@@ -26,6 +26,9 @@ public final class EventLoop: Sendable {
 
     private struct Queue {
         var tasks: [@Sendable () -> Void] = []
+        /// Timers cancelled from other threads, dropped at the loop's next pass: no wake-up of
+        /// their own (a cancelled timer cannot fire: `LoopTimer` checks its flag).
+        var cancelled: [TimerID] = []
     }
 
     private let epoll: Int32
@@ -154,11 +157,20 @@ public final class EventLoop: Sendable {
     }
 
     private func runTasks() {
-        let tasks = queue.withLock { queue in
-            defer { queue.tasks.removeAll(keepingCapacity: true) }
-            return queue.tasks
+        let (tasks, cancelled) = queue.withLock { queue in
+            defer {
+                queue.tasks.removeAll(keepingCapacity: true)
+                queue.cancelled.removeAll(keepingCapacity: true)
+            }
+            return (queue.tasks, queue.cancelled)
         }
+        for timer in cancelled { cancel(timer) }
         for task in tasks { task() }
+    }
+
+    /// Drops a timer's heap entry at the loop's next pass, from any thread, without waking it.
+    func cancelLater(_ timer: TimerID) {
+        queue.withLock { $0.cancelled.append(timer) }
     }
 
     private func fireTimers() {
@@ -220,11 +232,10 @@ public final class LoopTimer: Sendable {
         }
         // Drop the heap entry too, so that thousands of cancelled long deadlines do not pile up.
         if let id {
-            let loop = loop
             if loop.inLoop {
                 loop.cancel(id)
             } else {
-                loop.execute { loop.cancel(id) }
+                loop.cancelLater(id)
             }
         }
         return stopped
