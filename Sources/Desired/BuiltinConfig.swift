@@ -1,7 +1,8 @@
 /// The lowest config layer: a value for every key, so an empty `config/default.yaml` is valid.
 /// Keep in step with `Policies.standard` (a unit test checks they agree).
 enum BuiltinConfig {
-    static let file = "<built-in>"
+    /// How diagnostics name this layer: never a user's file.
+    static let file = "built-in defaults"
 
     static let text = """
         listen: 127.0.0.1:8765

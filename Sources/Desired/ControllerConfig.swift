@@ -17,6 +17,8 @@ public struct ControllerConfig: Sendable, Hashable {
 
     public var listen: ListenAddress
     public var tokensEnv: String
+    /// Where `auth.tokens_env` was set: a user's file, or the built-in defaults.
+    public var tokensEnvPosition: SourcePosition
     public var allowedOrigins: [String]
     public var logLevel: LogLevel
     public var auditPath: String
@@ -56,6 +58,7 @@ public struct ControllerConfig: Sendable, Hashable {
         }
         listen = value("listen")?.text.flatMap(ListenAddress.init) ?? ListenAddress.fallback
         tokensEnv = value("auth", "tokens_env")?.text ?? "OMNI_API_TOKENS"
+        tokensEnvPosition = value("auth", "tokens_env")?.position ?? .origin(BuiltinConfig.file)
         allowedOrigins = value("auth", "allowed_origins")?.items?.compactMap(\.text) ?? []
         logLevel = value("log", "level")?.text.flatMap(LogLevel.init(rawValue:)) ?? .info
         auditPath = value("audit", "path")?.text.flatMap { Interpolation.parse($0).ok?.resolve(environment).ok } ?? "var/audit.ndjson"

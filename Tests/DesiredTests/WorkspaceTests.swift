@@ -95,6 +95,23 @@ import Testing
             problems.map(\.message).map { $0.components(separatedBy: " is not").first ?? "" } == ["variable A_SECRET", "variable A_URL"])
         #expect(problems.first?.position.line == 6)
     }
+
+    /// A new repository with one server and an empty `.env.example` is valid: the controller's
+    /// own variables (the built-in `auth.tokens_env`) are not the user's to list.
+    @Test func builtInVariablesImposeNothingButAUsersOwnSettingDoes() throws {
+        let workspace = try TemporaryWorkspace()
+        try workspace.write("servers/x.yaml", manifest("x", ""))
+        try workspace.write("config/default.yaml", "features: { x: { enabled: true } }\n")
+        try workspace.write(".env.example", "")
+        let root = Workspace(root: workspace.root, envName: nil)
+        #expect(EnvExample.undocumented(workspace.load(), workspace: root).isEmpty)
+        try workspace.write("config/default.yaml", "features: { x: { enabled: true } }\nauth: { tokens_env: MY_TOKENS }\n")
+        let problems = EnvExample.undocumented(workspace.load(), workspace: root)
+        #expect(problems.count == 1)
+        #expect(problems.first?.message.hasPrefix("variable MY_TOKENS is not listed in ") == true)
+        #expect(problems.first?.position.file.hasSuffix("config/default.yaml") == true)
+        #expect(problems.first?.position.line == 2)
+    }
 }
 
 @Suite struct PresentationTests {
