@@ -53,8 +53,8 @@ actor Daemon {
             return 1
         }
         let config = state.config
-        logger.configure(level: config.logLevel, secrets: Daemon.secrets(state))
         let (environment, _) = workspace.environment(process)
+        logger.configure(level: config.logLevel, secrets: Daemon.secrets(state, environment: environment))
         auth = BearerAuthenticator(list: environment[config.tokensEnv] ?? "")
         origins = OriginPolicy(allowed: config.allowedOrigins)
         var listen = config.listen
@@ -72,7 +72,7 @@ actor Daemon {
         let root = workspace.root
         let auditPath = config.auditPath.hasPrefix("/") ? config.auditPath : root + "/" + config.auditPath
         let audit = AuditLog(path: auditPath, maxSize: config.auditMaxSize, keep: config.auditKeep)
-        audit.configure(secrets: Daemon.secrets(state))
+        audit.configure(secrets: Daemon.secrets(state, environment: environment))
         self.audit = audit
         salt = HashSalt.load(root: root, create: true)
         let supervisor = Supervisor(options: SupervisorOptions(root: root, stateDirectory: root + "/var", environment: process))
@@ -160,7 +160,7 @@ actor Daemon {
         }
         load = next
         gateway?.configure(from: state)
-        knownSecrets.formUnion(Daemon.secrets(state))
+        knownSecrets.formUnion(Daemon.secrets(state, environment: workspace.environment(process).0))
         let secrets = Array(knownSecrets)
         logger.configure(level: state.config.logLevel, secrets: secrets)
         audit?.configure(secrets: secrets)
@@ -246,13 +246,16 @@ actor Daemon {
             let notReady = StatusReport.readiness(desired: state, actual: await supervisor.snapshot(), holds: await executor.currentHolds)
             if notReady.isEmpty { return .text(200, authorized ? "ready: \(state.servers.count) server(s)\n" : "ready\n") }
             guard authorized else { return .text(503, "not ready\n") }
-            return .text(503, "not ready:\n" + notReady.map { "  \($0.0): \($0.1)\n" }.joined())
+            let redactor = Redactor(secrets: Array(knownSecrets))
+            return .text(503, "not ready:\n" + notReady.map { "  \($0.0): \(redactor.redact($0.1))\n" }.joined())
         case "/status":
             guard let state = load?.state, let supervisor, let executor else { return .text(503, "starting\n") }
             let json = StatusReport.json(
                 desired: state, actual: await supervisor.snapshot(withStats: true), holds: await executor.currentHolds, reload: reload,
                 generation: await executor.currentGeneration, now: clock.now, salt: salt)
-            return .text(200, json.rendered(pretty: true) + "\n", contentType: "application/json")
+            // Through the same redactor as the logs: a skipped server's reason may quote a value.
+            let redacted = Logger.redacted(json, Redactor(secrets: Array(knownSecrets)))
+            return .text(200, redacted.rendered(pretty: true) + "\n", contentType: "application/json")
         case "/events":
             return .eventStream(feed.subscribe())
         case "/metrics":
@@ -282,8 +285,17 @@ actor Daemon {
         }
     }
 
-    static func secrets(_ state: DesiredState) -> [String] {
-        state.servers.values.flatMap(\.secretValues)
+    /// Every secret value the controller may meet: those of running servers, those of every
+    /// other manifest (a skipped or disabled server's reason can quote one), and the API tokens.
+    static func secrets(_ state: DesiredState, environment: Environment) -> [String] {
+        var values = state.servers.values.flatMap(\.secretValues)
+        for manifest in state.manifests.values {
+            values += manifest.secrets.compactMap { environment[$0] }.filter { !$0.isEmpty }
+        }
+        values += (environment[state.config.tokensEnv] ?? "").split(separator: ",").map {
+            String($0).trimmingCharacters(in: .whitespaces)
+        }
+        return values
     }
 
     /// For the audit trail: which servers appeared, went, or changed between two states.

@@ -168,6 +168,27 @@ import Testing
         #expect(controller.stop() == 0)
     }
 
+    /// A skipped server whose secret `url:` is not a URL: its reason quotes the resolved value,
+    /// which neither `/status`, `/readyz` nor the log may carry.
+    @Test func aSkippedServersSecretNeverLeaves() throws {
+        let scratch = try Scratch()
+        try scratch.write(".env.example", "REMOTE_URL=\n")
+        try scratch.write("config/default.yaml", "features: { remote: { enabled: true } }\n")
+        try scratch.write(
+            "servers/remote.yaml",
+            "name: remote\ndescription: remote\ntransport: http\nurl: \"${REMOTE_URL}\"\nsecrets: [REMOTE_URL]\n")
+        let secret = "ftp-s3cr3t-host-value"
+        let controller = try RunningController(root: scratch.root, environment: ["REMOTE_URL": secret])
+        _ = try controller.waitForStatus("/readyz", 200)
+        let status = try controller.get("/status")
+        #expect(status.0 == 200)
+        #expect(status.1.contains("remote"))
+        #expect(!status.1.contains(secret))
+        #expect(!(try controller.get("/readyz").1.contains(secret)))
+        #expect(controller.stop() == 0)
+        #expect(!controller.log.joined().contains(secret))
+    }
+
     /// `status`, `health` and `diff` against a running controller; the edited copy of the root
     /// shares its hash salt, as an operator's checkout on the same machine would.
     @Test func statusHealthAndDiffTalkToARunningController() throws {
