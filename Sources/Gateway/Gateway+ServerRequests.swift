@@ -231,7 +231,12 @@ extension GatewayCall {
     /// call is not in flight at its server).
     func detachReceiver(parkedAs token: String) -> (id: JSONValue, responder: HTTPResponder, stream: HTTPStream?)? {
         state.withLock { state in
-            guard case .sent = state.phase, let receiver = state.receiver else { return nil }
+            // `.sending` too: the server may ask before `forward` has returned.
+            switch state.phase {
+            case .sending, .sent: break
+            default: return nil
+            }
+            guard let receiver = state.receiver else { return nil }
             defer {
                 state.receiver = nil
                 state.stream = nil
@@ -244,7 +249,11 @@ extension GatewayCall {
     /// A retry's exchange becomes the receiver of a parked call; false when the call ended.
     func attach(_ receiver: Receiver) -> Bool {
         let attached = state.withLock { state -> Bool in
-            guard case .sent = state.phase, state.receiver == nil else { return false }
+            switch state.phase {
+            case .sending, .sent: break
+            default: return false
+            }
+            guard state.receiver == nil else { return false }
             state.receiver = receiver
             state.parkedToken = nil
             return true

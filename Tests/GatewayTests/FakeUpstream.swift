@@ -12,6 +12,9 @@ final class FakeUpstream: ForwardingChannel {
         case hold
         /// `forward` itself fails (the server cannot take it).
         case refuse(RPCError)
+        /// Held, and the server asks its client `request` before `forward` returns (a fast
+        /// server racing the gateway's bookkeeping).
+        case askAtOnce(ServerRequest)
     }
 
     struct Request: Sendable {
@@ -69,6 +72,9 @@ final class FakeUpstream: ForwardingChannel {
             onReply(request.id, .failure(error))
         case .hold:
             state.withLock { $0.pending[request.id] = request }
+        case .askAtOnce(let serverRequest):
+            state.withLock { $0.pending[request.id] = request }
+            _ = ask(serverRequest)
         }
         return .success(request.id)
     }

@@ -82,6 +82,18 @@ import Testing
         await harness.stop()
     }
 
+    /// The server may ask before `forward` has even returned (seen under load in CI).
+    @Test func aRequestThatArrivesWhileTheCallIsBeingSentIsStillRelayed() async throws {
+        let upstream = FakeUpstream { _, _ in .hold }
+        let harness = try GatewayHarness(identity: GatewayHarness.legacyServer, upstream: upstream)
+        upstream.script(.askAtOnce(Self.roots))
+        let meta = GatewayHarness.modernMeta.setting("io.modelcontextprotocol/clientCapabilities", to: .object([("roots", .object([]))]))
+        let input = try await harness.modern("tools/call", id: 1, params: [("name", "ask")], meta: meta)
+        #expect(input.json?["result"]?["resultType"] == "input_required")
+        #expect(upstream.answers.isEmpty)
+        await harness.stop()
+    }
+
     @Test func withoutOneClearRecipientTheServerGetsAnErrorThatIsCounted() async throws {
         let upstream = FakeUpstream { _, _ in .hold }
         let harness = try GatewayHarness(identity: GatewayHarness.legacyServer, upstream: upstream)
