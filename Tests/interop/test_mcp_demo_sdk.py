@@ -197,11 +197,9 @@ async def test_abandoned_request_is_cancelled_and_server_keeps_serving():
         with anyio.fail_after(BUDGET):
             async with legacy_session(errlog=errlog) as session:
                 await session.initialize()
-                started = time.monotonic()
                 # The SDK sends notifications/cancelled when its read timeout abandons the call.
                 with pytest.raises(MCPError):
                     await session.call_tool("sleep", {"ms": 60_000}, read_timeout_seconds=0.3)
-                assert time.monotonic() - started < 5
                 result = await session.call_tool("echo", {"text": "still here"})
                 assert text_of(result) == "still here"
                 with anyio.move_on_after(5):
