@@ -110,13 +110,19 @@ import Testing
             controller.waitForLog { $0["event"] as? String == "action.update" && ($0["msg"] as? String ?? "").contains("limits.rps 7 → 9") }
                 != nil)
 
-        // A broken edit: reported, and the server keeps running as it was.
+        // A broken edit: reported, and the server keeps running as it was: the same process,
+        // and the broken file named as the one whose last good content was kept.
+        let pidBefore = try Self.readyPid(controller, "demo")
         try scratch.write("servers/demo.yaml", Self.demo + "limits: { rps: fast }\n")
         #expect(controller.waitForLog { $0["event"] as? String == "config.problem" && ($0["msg"] as? String ?? "").contains("rps") } != nil)
         let (_, metrics) = try controller.get("/metrics")
         #expect(metrics.contains("controller_config_last_reload_successful 0"))
         #expect(try controller.get("/readyz").0 == 200)
-        #expect(try controller.get("/status").1.contains("kept_last_good"))
+        let status = try #require(JSONSerialization.jsonObject(with: Data(try controller.get("/status").1.utf8)) as? [String: Any])
+        let kept = (status["last_reload"] as? [String: Any])?["kept_last_good"] as? [String] ?? []
+        #expect(kept.count == 1)
+        #expect(kept.first?.hasSuffix("servers/demo.yaml") == true)
+        #expect(try Self.readyPid(controller, "demo") == pidBefore)
         #expect(controller.events("action.stop").allSatisfy { !($0["msg"] as? String ?? "").contains("removed") })
 
         // Delete: stopped.
@@ -166,6 +172,14 @@ import Testing
         #expect(try controller.get("/status", token: "t0k3n-abcdef").0 == 200)
         #expect(try controller.get("/metrics", token: "other").0 == 200)
         #expect(controller.stop() == 0)
+    }
+
+    /// The pid of `server`'s ready process, from `/status`.
+    static func readyPid(_ controller: RunningController, _ server: String) throws -> Int? {
+        let status = try JSONSerialization.jsonObject(with: Data(try controller.get("/status").1.utf8)) as? [String: Any]
+        let servers = status?["servers"] as? [[String: Any]] ?? []
+        let instances = servers.first { $0["name"] as? String == server }?["instances"] as? [[String: Any]] ?? []
+        return instances.first { $0["phase"] as? String == "ready" }?["pid"] as? Int
     }
 
     /// A skipped server whose secret `url:` is not a URL: its reason quotes the resolved value,
