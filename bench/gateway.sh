@@ -43,21 +43,7 @@ else
 fi
 
 # --- Processes -------------------------------------------------------------------------------
-tmp=$(mktemp -d /tmp/omni-bench-gateway-XXXXXX)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  ( sleep 10; for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done ) &
-  local watchdog=$!
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  kill "$watchdog" 2>/dev/null || true
-  wait "$watchdog" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source bench/processes.sh gateway
 
 root=$tmp/root
 mkdir -p "$root/servers" "$root/config"
@@ -144,19 +130,19 @@ gateway_modern=$(run_wrk "$gateway_url" "$duration" 1 "$modern_body" "" 2026-07-
 proxy_one=$(run_wrk "$proxy_url" "$duration" 1 "$call_body" "$proxy_session" 2025-06-18)
 
 # Throughput with CPU accounting: the front (controller or mcp-proxy) against its server child.
-loaded() { # NAME URL SESSION FRONT_PID CHILD_PID
+loaded() { # URL SESSION FRONT_PID CHILD_PID
   local f0 c0 line f1 c1
-  f0=$(ticks "$4"); c0=$(ticks "$5")
-  line=$(run_wrk "$2" "$duration" "$connections" "$call_body" "$3" 2025-06-18)
-  f1=$(ticks "$4"); c1=$(ticks "$5")
+  f0=$(ticks "$3"); c0=$(ticks "$4")
+  line=$(run_wrk "$1" "$duration" "$connections" "$call_body" "$2" 2025-06-18)
+  f1=$(ticks "$3"); c1=$(ticks "$4")
   echo "$line front_cpu=$(( f1 - f0 )) server_cpu=$(( c1 - c0 ))"
 }
-gateway_load=$(loaded gateway "$gateway_url" "$gateway_session" "$controller_pid" "$time_under_controller")
-proxy_load=$(loaded mcp-proxy "$proxy_url" "$proxy_session" "$proxy_pid" "$time_under_proxy")
+gateway_load=$(loaded "$gateway_url" "$gateway_session" "$controller_pid" "$time_under_controller")
+proxy_load=$(loaded "$proxy_url" "$proxy_session" "$proxy_pid" "$time_under_proxy")
 
 row() { # LABEL CONNECTIONS LINE
   printf '| %s | %s | %.0f | %s | %s | %s |\n' "$1" "$2" "$(field "$3" rps)" "$(ms "$(field "$3" p50_us)")" \
-    "$(ms "$(field "$3" p99_us)")" "$(errors "$3" 2>/dev/null || echo 0)"
+    "$(ms "$(field "$3" p99_us)")" "$(errors "$3")"
 }
 echo "mcp-server-time, tools/call get_current_time {timezone: UTC}"
 echo

@@ -4,7 +4,6 @@ prints one `BENCH ...` line: calls/s and p50/p99/max in microseconds, measured f
 to the answer's line. Usage: gateway_stdio.py COUNT TOOL ARGUMENTS_JSON -- COMMAND..."""
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -43,7 +42,7 @@ def main() -> None:
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1e6
     print(f"BENCH requests={count} seconds={seconds:.3f} rps={count / seconds:.1f} p50_us={pick(0.5):.0f} "
-          f"p99_us={pick(0.99):.0f} max_us={latencies[-1] * 1e6:.0f} child_pid={child.pid}")
+          f"p99_us={pick(0.99):.0f} max_us={latencies[-1] * 1e6:.0f}")
     inp.close()
     child.wait(timeout=10)
 

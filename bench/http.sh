@@ -52,31 +52,7 @@ fi
 [ -x "$controller" ] || { echo "http: no controller binary at $controller" >&2; exit 1; }
 
 # --- Servers ---------------------------------------------------------------------------------
-tmp=$(mktemp -d /tmp/omni-bench-http-XXXXXX)
-pids=()
-cleanup() {
-  local pid children=()
-  for pid in "${pids[@]}"; do
-    mapfile -t -O "${#children[@]}" children < <(pgrep -P "$pid" 2>/dev/null || true)
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  # Bounded: whatever has not exited 10 s after SIGTERM is killed, its children (nginx's worker) too.
-  ( sleep 10; for pid in "${pids[@]}" "${children[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done ) &
-  local watchdog=$!
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  kill "$watchdog" 2>/dev/null || true
-  wait "$watchdog" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A child that exited stays a zombie until waited for, and kill -0 still succeeds on it.
-alive() { [ -e "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+source bench/processes.sh http
 
 # Waits (at most 30 s) for http://127.0.0.1:PORT/healthz to answer 200 while PID lives.
 wait_ready() {

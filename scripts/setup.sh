@@ -12,22 +12,18 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-venv=${VENV:-.venv}
-stamp="$venv/.requirements"
-if [ ! -f "$stamp" ] || ! cmp -s requirements-test.txt "$stamp"; then
-  echo "setup: creating $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip >/dev/null
-  "$venv/bin/pip" install -q -r requirements-test.txt
-  cp requirements-test.txt "$stamp"
-fi
+# Creates (or refreshes) venv DIR from REQUIREMENTS when the file changed since the last time.
+ensure_venv() {
+  local dir=$1 requirements=$2
+  local stamp="$dir/.requirements"
+  if [ ! -f "$stamp" ] || ! cmp -s "$requirements" "$stamp"; then
+    echo "setup: creating $dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install -q --upgrade pip >/dev/null
+    "$dir/bin/pip" install -q -r "$requirements"
+    cp "$requirements" "$stamp"
+  fi
+}
+ensure_venv "${VENV:-.venv}" requirements-test.txt
 # The SDK's 1.x client cannot share a venv with 2.x: it gets its own.
-sdk1=${VENV_SDK1:-.venv-sdk1}
-stamp1="$sdk1/.requirements"
-if [ ! -f "$stamp1" ] || ! cmp -s requirements-sdk1.txt "$stamp1"; then
-  echo "setup: creating $sdk1"
-  python3 -m venv "$sdk1"
-  "$sdk1/bin/pip" install -q --upgrade pip >/dev/null
-  "$sdk1/bin/pip" install -q -r requirements-sdk1.txt
-  cp requirements-sdk1.txt "$stamp1"
-fi
+ensure_venv "${VENV_SDK1:-.venv-sdk1}" requirements-sdk1.txt
