@@ -112,7 +112,7 @@ import Testing
 
         // A broken edit: reported, and the server keeps running as it was: the same process,
         // and the broken file named as the one whose last good content was kept.
-        let pidBefore = try Self.readyPid(controller, "demo")
+        let pidBefore = try #require(try Self.readyPid(controller, "demo"))
         try scratch.write("servers/demo.yaml", Self.demo + "limits: { rps: fast }\n")
         #expect(controller.waitForLog { $0["event"] as? String == "config.problem" && ($0["msg"] as? String ?? "").contains("rps") } != nil)
         let (_, metrics) = try controller.get("/metrics")

@@ -136,6 +136,12 @@ final class FakeUpstream: ForwardingChannel {
 
     var answers: [(RPCID, Result<JSONValue, RPCErrorObject>)] { state.withLock { $0.answers } }
 
+    /// The error of the last answer to a server request, if it was one.
+    var lastError: RPCErrorObject? {
+        guard case .failure(let error) = answers.last?.1 else { return nil }
+        return error
+    }
+
     func call(_ method: String, params: JSONValue?, timeout: Duration, cancellable: Bool) async throws(RPCError) -> JSONValue {
         throw .closed("not used")
     }

@@ -143,6 +143,18 @@ final class GatewayHarness: Sendable {
         Issue.record("timed out waiting for \(what)")
     }
 
+    /// Sends `request` and collects its (streamed) response as it arrives; cancel the returned
+    /// call to close the connection. `head` is written into the box first when asked.
+    func stream(_ request: HTTPClientRequest, markHead: Bool = false) -> (ChunkBox, HTTPClientCall) {
+        let chunks = ChunkBox()
+        let call = client.send(
+            request, to: HTTPOrigin(host: "127.0.0.1", port: server.port), timeout: .seconds(20),
+            handlers: HTTPResponseHandlers(
+                head: { _ in if markHead { chunks.append(Array("HEAD\n".utf8)) } }, body: { chunks.append($0) },
+                end: { _ in chunks.end() }))
+        return (chunks, call)
+    }
+
     func stop() async {
         await server.stop(grace: .zero)
     }
@@ -158,4 +170,13 @@ final class TestClock: MonotonicClock {
     var now: Duration { value.withLock { $0 } }
     func advance(_ by: Duration) { value.withLock { $0 += by } }
     func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
+}
+
+/// Bytes of a streamed response as they arrive.
+final class ChunkBox: Sendable {
+    private let state = Mutex<(bytes: [UInt8], ended: Bool)>(([], false))
+    func append(_ bytes: [UInt8]) { state.withLock { $0.bytes += bytes } }
+    func end() { state.withLock { $0.ended = true } }
+    var text: String { state.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
+    var ended: Bool { state.withLock { $0.ended } }
 }

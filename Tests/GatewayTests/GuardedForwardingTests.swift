@@ -84,9 +84,7 @@ import Testing
                 ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", "sleep"),
                 ("Content-Type", "application/json"),
             ], body: body.renderedBytes())
-        let call = harness.client.send(
-            request, to: HTTPOrigin(host: "127.0.0.1", port: harness.server.port), timeout: .seconds(20),
-            handlers: HTTPResponseHandlers(head: { _ in }, body: { _ in }, end: { _ in }))
+        let (_, call) = harness.stream(request)
         await harness.eventually("the request") { !upstream.pendingIDs.isEmpty }
         call.cancel()
         await harness.eventually("the cancellation") { !upstream.abandoned.isEmpty }

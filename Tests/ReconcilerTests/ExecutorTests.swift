@@ -1,6 +1,5 @@
 import Desired
 import Foundation
-import JSON
 import Synchronization
 import Testing
 

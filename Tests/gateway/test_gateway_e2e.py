@@ -11,7 +11,8 @@ What this pins (issue 12):
 - a child killed mid-call: the client gets an error at once, and the server serves again;
 - a 10 rps / burst 20 limit admits what the bucket allows, with Retry-After on the rest;
 - hostile HTTP and JSON-RPC: clean 4xx, never a crash, other clients unaffected; tokens;
-- with 2,000 idle or half-sent connections open, a tools/call on a new one answers at once.
+- with 2,000 idle or half-sent connections open, a tools/call on a new one is answered (its
+  time is printed, not asserted: tests do not judge speed).
 
 Binaries: $CONTROLLER and $MCP_DEMO (default: <repo>/.build/debug/...). Every wait is bounded.
 """
@@ -19,7 +20,6 @@ Binaries: $CONTROLLER and $MCP_DEMO (default: <repo>/.build/debug/...). Every wa
 import http.client
 import json
 import os
-import re
 import resource
 import shutil
 import signal
@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import pytest
@@ -96,8 +97,7 @@ class Controller:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 pytest.fail(f"the controller exited: {self.read_log()[-2000:]}")
-            status, body = self.get("/readyz")
-            if status == 200:
+            if self.get("/readyz")[0] == 200:
                 break
             time.sleep(0.1)
         else:
@@ -141,14 +141,6 @@ class Controller:
     def read_log(self) -> str:
         with open(self.log_path) as f:
             return f.read()
-
-    def wait_log(self, text: str, timeout: float = 10) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in self.read_log():
-                return True
-            time.sleep(0.05)
-        return False
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
@@ -339,6 +331,7 @@ def test_legacy_get_stream_ping_and_delete(controller):
             break
         rest += chunk
     stream.close()
+    assert rest.endswith(b"0\r\n\r\n"), "the GET stream did not end cleanly with its session"
     response, body = client.legacy_call("tools/list", {})
     assert response.status == 404 and body["error"]["message"] == "Session not found"
 
@@ -411,9 +404,15 @@ def test_tokens_are_required_when_configured():
 
 # --- Many clients, one child ---------------------------------------------------------------
 
-def test_fifty_clients_with_colliding_ids_each_get_their_own_replies(controller):
-    failures = []
+def run_concurrently(target, arguments, timeout: float = 120):
+    """Runs target(argument) for every argument, each in a thread of its own; any exception or
+    failed assertion in one of them fails the test (a bare thread would only warn)."""
+    with ThreadPoolExecutor(max_workers=len(arguments)) as pool:
+        for future in [pool.submit(target, argument) for argument in arguments]:
+            future.result(timeout=timeout)
 
+
+def test_fifty_clients_with_colliding_ids_each_get_their_own_replies(controller):
     def client(number: int):
         raw = Raw(controller.port, "demo")
         if number % 2:
@@ -422,22 +421,14 @@ def test_fifty_clients_with_colliding_ids_each_get_their_own_replies(controller)
             text = f"client {number} call {call}"
             params = {"name": "echo", "arguments": {"text": text}}
             response, reply = (raw.legacy_call if number % 2 else raw.modern_call)("tools/call", params, id=7)
-            if response.status != 200 or reply.get("id") != 7 or reply["result"]["content"][0]["text"] != text:
-                failures.append((number, call, response.status, reply))
-                return
+            assert response.status == 200 and reply["id"] == 7, (number, call, reply)
+            assert reply["result"]["content"][0]["text"] == text, (number, call, reply)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-    assert failures == []
+    run_concurrently(client, list(range(50)))
 
 
 def test_a_modern_and_a_legacy_client_share_one_child_for_a_thousand_calls_each(controller):
     pid = controller.pid("demo")
-    failures = []
 
     def run(legacy: bool):
         raw = Raw(controller.port, "demo")
@@ -446,16 +437,9 @@ def test_a_modern_and_a_legacy_client_share_one_child_for_a_thousand_calls_each(
         for call in range(1000):
             params = {"name": "add", "arguments": {"a": call, "b": 1}}
             response, reply = (raw.legacy_call if legacy else raw.modern_call)("tools/call", params, id=call)
-            if response.status != 200 or reply["result"]["content"][0]["text"] != str(call + 1):
-                failures.append((legacy, call, response.status, reply))
-                return
+            assert response.status == 200 and reply["result"]["content"][0]["text"] == str(call + 1), (legacy, call, reply)
 
-    threads = [threading.Thread(target=run, args=(flag,)) for flag in (False, True)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert failures == []
+    run_concurrently(run, [False, True])
     assert controller.pid("demo") == pid
 
 

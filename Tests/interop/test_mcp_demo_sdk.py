@@ -17,7 +17,6 @@ hanging it.
 import datetime
 import os
 import tempfile
-import time
 import warnings
 from contextlib import asynccontextmanager
 
