@@ -16,7 +16,8 @@ public enum MCPVersion {
     public static let clientName = "omni-mcp-controller"
     public static let clientVersion = "0.1.0"
 
-    static var clientInfo: JSONValue {
+    /// The controller's own `Implementation` (`clientInfo`).
+    public static var clientInfo: JSONValue {
         .object([("name", .string(clientName)), ("version", .string(clientVersion))])
     }
 

@@ -31,6 +31,8 @@ actor Daemon {
     /// Every secret value seen since start: a rotated or disabled server's old process may
     /// still write its old token while it drains.
     private var knownSecrets: Set<String> = []
+    /// Redacts responses (`/status`, `/readyz`) as the logs are; rebuilt when secrets change.
+    private var redactor = Redactor()
     private var loads = 0
 
     init(workspace: Workspace, process: Environment, listen: String?) {
@@ -162,6 +164,7 @@ actor Daemon {
         gateway?.configure(from: state)
         knownSecrets.formUnion(Daemon.secrets(state, environment: workspace.environment(process).0))
         let secrets = Array(knownSecrets)
+        redactor = Redactor(secrets: secrets)
         logger.configure(level: state.config.logLevel, secrets: secrets)
         audit?.configure(secrets: secrets)
         let changes = Daemon.changes(from: previous, to: state)
@@ -246,7 +249,6 @@ actor Daemon {
             let notReady = StatusReport.readiness(desired: state, actual: await supervisor.snapshot(), holds: await executor.currentHolds)
             if notReady.isEmpty { return .text(200, authorized ? "ready: \(state.servers.count) server(s)\n" : "ready\n") }
             guard authorized else { return .text(503, "not ready\n") }
-            let redactor = Redactor(secrets: Array(knownSecrets))
             return .text(503, "not ready:\n" + notReady.map { "  \($0.0): \(redactor.redact($0.1))\n" }.joined())
         case "/status":
             guard let state = load?.state, let supervisor, let executor else { return .text(503, "starting\n") }
@@ -254,7 +256,7 @@ actor Daemon {
                 desired: state, actual: await supervisor.snapshot(withStats: true), holds: await executor.currentHolds, reload: reload,
                 generation: await executor.currentGeneration, now: clock.now, salt: salt)
             // Through the same redactor as the logs: a skipped server's reason may quote a value.
-            let redacted = Logger.redacted(json, Redactor(secrets: Array(knownSecrets)))
+            let redacted = Logger.redacted(json, redactor)
             return .text(200, redacted.rendered(pretty: true) + "\n", contentType: "application/json")
         case "/events":
             return .eventStream(feed.subscribe())

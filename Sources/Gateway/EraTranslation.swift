@@ -88,10 +88,10 @@ enum EraTranslation {
 
     /// A server's JSON-RPC error as the client gets it: a legacy "resource not found"
     /// (`-32002`) is `-32602` in the modern era, which forbids `-32002`.
-    static func error(_ error: RPCErrorObject, client: ClientContext) -> RPCErrorBody {
+    static func error(_ error: RPCErrorObject, client: ClientContext) -> RPCErrorObject {
         var code = error.code
         if client.era == .modern, code == -32002 { code = -32602 }
-        return RPCErrorBody(code: code, message: error.message, data: error.data)
+        return RPCErrorObject(code: code, message: error.message, data: error.data)
     }
 
     /// A progress notification's params as the client gets them (modern: no `_meta` keys of

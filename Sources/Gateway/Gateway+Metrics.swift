@@ -5,10 +5,15 @@ extension Gateway {
     public func metricsText() -> String {
         let counters = metrics.snapshot()
         let gauges = state.withLock { state in
-            state.entries.map { name, entry in
+            // One pass over the sessions and one over the listeners, not one per server.
+            var sessions: [String: Int] = [:]
+            for session in state.sessions.sessions.values { sessions[session.server, default: 0] += 1 }
+            var listeners: [String: Int] = [:]
+            for listener in state.listeners.values { listeners[listener.server, default: 0] += 1 }
+            return state.entries.map { name, entry in
                 (
-                    name, entry.guards.inFlight, entry.guards.queued, entry.guards.breaker.gauge, state.sessions.count(of: name),
-                    state.listeners.values.count { $0.server == name }
+                    name, entry.guards.inFlight, entry.guards.queued, entry.guards.breaker.gauge, sessions[name] ?? 0,
+                    listeners[name] ?? 0
                 )
             }.sorted { $0.0 < $1.0 }
         }

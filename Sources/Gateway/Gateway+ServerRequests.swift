@@ -5,8 +5,8 @@ import JSON
 /// A legacy server's request relayed to a legacy client on its call's SSE stream, waiting for
 /// the client to POST the answer.
 struct RelayedRequest: Sendable {
-    var session: String?
-    var server: String
+    /// The call whose stream carried it (its session is the one that must answer).
+    var call: GatewayCall
     var upstream: Upstream
     var request: ServerRequest
 }
@@ -15,17 +15,16 @@ struct RelayedRequest: Sendable {
 /// retries with `inputResponses` and this `requestState`.
 struct ParkedCall: Sendable {
     var call: GatewayCall
-    var server: String
     var upstream: Upstream
     var request: ServerRequest
-    /// The key of the request in `inputRequests`.
-    var key: String
 }
 
 extension Gateway {
     /// The start of every `requestState` the gateway issues; a retry with any other state is
     /// a modern server's own multi round-trip and goes to the server unchanged.
     static let parkedPrefix = "omni-parked-"
+    /// The key of the one request in an `InputRequiredResult`'s `inputRequests`.
+    static let inputKey = "input-1"
 
     /// Which client capability each server-to-client request needs.
     static let requiredCapability = ["sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"]
@@ -55,7 +54,7 @@ extension Gateway {
     /// A call was given up while its server may still be working on it: for a while, requests
     /// from that server cannot be told apart from that abandoned work's, so none is relayed.
     func noteAbandoned(on instance: InstanceID) {
-        let until = now + GatewayCall.nanoseconds(Gateway.abandonedWindow)
+        let until = now + Gateway.abandonedWindow.nanoseconds
         state.withLock { state in
             state.abandoned = state.abandoned.filter { $0.value > now }
             state.abandoned[instance] = until
@@ -108,7 +107,7 @@ extension Gateway {
     /// Legacy: the same request, with an id of the gateway's, on the call's SSE stream.
     private func relayOnStream(_ request: ServerRequest, call: GatewayCall, upstream: Upstream) -> Bool {
         guard let stream = call.openStream() else { return false }
-        let relayed = RelayedRequest(session: call.session, server: call.server, upstream: upstream, request: request)
+        let relayed = RelayedRequest(call: call, upstream: upstream, request: request)
         let id = state.withLock { state -> String? in
             state.nextRelayed += 1
             let id = "omni-\(state.nextRelayed)"
@@ -131,18 +130,20 @@ extension Gateway {
     private func park(_ request: ServerRequest, call: GatewayCall, upstream: Upstream) -> Bool {
         guard EraTranslation.multiRoundTrip.contains(call.method) else { return false }
         let token = Gateway.parkedPrefix + LegacySessionTable.newID() + LegacySessionTable.newID()
-        let key = "input-1"
         // Detached and parked in one step (gateway, then call lock): a deadline that ends the
         // call at any moment also removes it from `parked`.
         let receiver = state.withLock { state -> (id: JSONValue, responder: HTTPResponder, stream: HTTPStream?)? in
             guard let receiver = call.detachReceiver(parkedAs: token) else { return nil }
-            state.parked[token] = ParkedCall(call: call, server: call.server, upstream: upstream, request: request, key: key)
+            state.parked[token] = ParkedCall(call: call, upstream: upstream, request: request)
             return receiver
         }
         guard let receiver else { return false }
         let result: JSONValue = .object([
             ("resultType", "input_required"),
-            ("inputRequests", .object([(key, .object([("method", .string(request.method)), ("params", request.params ?? .object([]))]))])),
+            (
+                "inputRequests",
+                .object([(Gateway.inputKey, .object([("method", .string(request.method)), ("params", request.params ?? .object([]))]))])
+            ),
             ("requestState", .string(token)),
         ])
         let message = RPCReply.result(id: receiver.id, result)
@@ -169,7 +170,7 @@ extension Gateway {
     ) -> Bool {
         guard
             let parked = state.withLock({ state -> ParkedCall? in
-                guard let parked = state.parked[token], parked.server == server else { return nil }
+                guard let parked = state.parked[token], parked.call.server == server else { return nil }
                 state.parked[token] = nil
                 return parked
             })
@@ -177,7 +178,7 @@ extension Gateway {
         guard parked.call.attach(GatewayCall.Receiver(id: id, responder: responder, acceptsStream: acceptsStream)) else {
             return false
         }
-        if let response = params?["inputResponses"]?[parked.key] {
+        if let response = params?["inputResponses"]?[Gateway.inputKey] {
             parked.upstream.channel.answer(parked.request.id, with: .success(response))
         } else {
             parked.upstream.channel.answer(
@@ -191,12 +192,12 @@ extension Gateway {
     func answerRelayed(_ message: JSONValue, id: JSONValue, session: String) -> Bool {
         guard let key = id.stringValue,
             let relayed = state.withLock({ state -> RelayedRequest? in
-                guard let relayed = state.relayed[key], relayed.session == session else { return nil }
+                guard let relayed = state.relayed[key], relayed.call.session == session else { return nil }
                 state.relayed[key] = nil
                 return relayed
             })
         else { return false }
-        for call in state.withLock({ Array($0.calls[relayed.upstream.instance]?.values ?? [:].values) }) { call.answeredRelayed(key) }
+        relayed.call.answeredRelayed(key)
         if let result = message["result"] {
             relayed.upstream.channel.answer(relayed.request.id, with: .success(result))
         } else {

@@ -161,6 +161,14 @@ public final class Gateway: Sendable {
 
     /// `id` is ready: new requests for its server go to it.
     public func route(to id: InstanceID, channel: any ForwardingChannel, identity: ServerIdentity) {
+        // The executor may route a process twice (its ready event, then the stop of the one it
+        // replaced): the second time changes nothing.
+        let routed = state.withLock { state -> Bool in
+            guard state.routing.routes[id.name]?.active?.instance == id else { return false }
+            state.holds[id.name] = nil
+            return true
+        }
+        if routed { return }
         let upstream = Upstream(instance: id, identity: identity, channel: channel)
         channel.handleServerRequests { [weak self] request in
             guard let self else { return false }
@@ -180,7 +188,7 @@ public final class Gateway: Sendable {
     private func learnTools(of upstream: Upstream) {
         let client = ClientContext(
             era: .modern, version: ProtocolVersions.modern[0], capabilities: .object([]),
-            info: .object([("name", .string(MCPVersion.clientName)), ("version", .string(MCPVersion.clientVersion))]), logLevel: nil)
+            info: MCPVersion.clientInfo, logLevel: nil)
         let params = EraTranslation.params(nil, server: upstream.identity, client: client, traceparent: nil)
         _ = upstream.channel.forward("tools/list", params: params, onProgress: nil) { [weak self] _, outcome in
             guard let self, case .success(let result) = outcome else { return }

@@ -30,7 +30,7 @@ final class GatewayCall: Sendable {
     /// How a call ends.
     enum Ending {
         case result(JSONValue)
-        case remoteError(RPCErrorBody)
+        case remoteError(RPCErrorObject)
         case refused(GatewayRefusal)
         /// The client left or cancelled: nothing (or, for a legacy cancel, an error) is sent.
         case cancelled(String)
@@ -92,7 +92,7 @@ final class GatewayCall: Sendable {
         self.session = session
         self.timeout = timeout
         started = EventLoop.now()
-        hardDeadline = started + GatewayCall.nanoseconds(timeout) * UInt64(max(1, gateway.options.progressCapFactor))
+        hardDeadline = started + timeout.nanoseconds * UInt64(max(1, gateway.options.progressCapFactor))
         state.withLock { $0.receiver = Receiver(id: id, responder: responder, acceptsStream: acceptsStream) }
     }
 
@@ -100,7 +100,7 @@ final class GatewayCall: Sendable {
     var legacyKey: String? { session.map { $0 + "\u{0}" + id.rendered() } }
 
     func start() {
-        arm(deadline: started + GatewayCall.nanoseconds(timeout))
+        arm(deadline: started + timeout.nanoseconds)
         state.withLock { $0.receiver }?.responder.onCancel { [self] in giveUp(.cancelled("client disconnected")) }
         admit()
     }
@@ -243,10 +243,7 @@ final class GatewayCall: Sendable {
     private func retryOrFinish(_ refusal: GatewayRefusal) {
         let (attempt, deadline) = state.withLock { ($0.attempt, $0.deadline) }
         let retry = gateway.state.withLock { $0.entries[server]?.retry }
-        let now = gateway.clock.now
-        let current = EventLoop.now()
-        let remaining = Duration.nanoseconds(Int64(deadline > current ? deadline - current : 0))
-        guard let delay = retry?.delay(method: method, after: attempt, now: now, deadline: now + remaining) else {
+        guard let delay = retry?.delay(method: method, after: attempt, now: .zero, deadline: GatewayCall.until(deadline)) else {
             return finish(.refused(refusal), slot: .failed)
         }
         releaseSlot(.failed)
@@ -265,7 +262,7 @@ final class GatewayCall: Sendable {
 
     private func progress(_ params: JSONValue) {
         // Progress is a sign of life: the deadline moves, up to the hard cap.
-        arm(deadline: min(EventLoop.now() + GatewayCall.nanoseconds(timeout), hardDeadline))
+        arm(deadline: min(EventLoop.now() + timeout.nanoseconds, hardDeadline))
         let notification = RPCReply.notification(
             "notifications/progress", params: EraTranslation.progress(params, client: client))
         openStream()?.write(SSEMessage.event(notification))
@@ -293,10 +290,14 @@ final class GatewayCall: Sendable {
         return stream
     }
 
+    /// The time left until `deadline` (event-loop nanoseconds), zero once it has passed.
+    static func until(_ deadline: UInt64) -> Duration {
+        let now = EventLoop.now()
+        return .nanoseconds(Int64(deadline > now ? deadline - now : 0))
+    }
+
     private func arm(deadline: UInt64) {
-        let current = EventLoop.now()
-        let delay = Duration.nanoseconds(Int64(deadline > current ? deadline - current : 0))
-        let timer = gateway.loop.after(delay) { [self] in
+        let timer = gateway.loop.after(GatewayCall.until(deadline)) { [self] in
             giveUp(.refused(GatewayRefusal(.timedOut, server: server, reason: "no answer to \(method) within \(timeoutText)")))
         }
         let old = state.withLock { state -> LoopTimer? in
@@ -438,7 +439,7 @@ final class GatewayCall: Sendable {
             return (refusal.kind.status, RPCFailure.refusal(refusal, id: id).body, refusal.kind.rawValue, refusal.reason)
         case .cancelled(let why):
             // A legacy client that cancelled still holds its POST open: it gets an error.
-            let body = RPCReply.error(id: id, RPCErrorBody(code: -32800, message: "Request cancelled: \(why)"))
+            let body = RPCReply.error(id: id, RPCErrorObject(code: -32800, message: "Request cancelled: \(why)"))
             return (200, receiver?.responder.isCancelled ?? true ? nil : body, "cancelled", why)
         case .failed(let failure):
             var failure = failure
@@ -459,11 +460,6 @@ final class GatewayCall: Sendable {
 
     static func toolName(method: String, params: JSONValue?) -> String? {
         method == "tools/call" || method == "prompts/get" ? params?["name"]?.stringValue : nil
-    }
-
-    static func nanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
     }
 }
 

@@ -21,10 +21,13 @@ struct LegacySessionTable: Sendable {
     private(set) var sessions: [String: LegacySession] = [:]
     let idle: Duration
     let limit: Int
+    /// `idle` in the event loop's nanoseconds.
+    private let idleNanoseconds: UInt64
 
     init(idle: Duration, limit: Int) {
         self.idle = idle
         self.limit = max(1, limit)
+        idleNanoseconds = idle.nanoseconds
     }
 
     var count: Int { sessions.count }
@@ -81,9 +84,7 @@ struct LegacySessionTable: Sendable {
 
     private func isExpired(_ session: LegacySession, now: UInt64) -> Bool {
         if let stream = session.stream, !stream.isClosed { return false }
-        let (seconds, attoseconds) = idle.components
-        let limit = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
-        return now > session.lastSeen && now - session.lastSeen > limit
+        return now > session.lastSeen && now - session.lastSeen > idleNanoseconds
     }
 
     /// A new session id: 128 bits from the system's secure generator, as 32 hex digits.

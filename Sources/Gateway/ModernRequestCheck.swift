@@ -16,7 +16,7 @@ enum ModernRequestCheck {
 
     static func check(_ request: HTTPRequest, id: JSONValue, method: String, params: JSONValue?) -> RPCFailure? {
         for name in ["MCP-Protocol-Version", "Mcp-Method", "Mcp-Name"] {
-            let count = request.headers.count { $0.name.lowercased() == name.lowercased() }
+            let count = request.values(name).count
             if count > 1 { return .headerMismatch("\(name) appears \(count) times", id: id) }
         }
         let meta = params?["_meta"]
@@ -49,12 +49,7 @@ enum ModernRequestCheck {
                 return .headerMismatch("Mcp-Name header value '\(raw)' does not match body value '\(body)'", id: id)
             }
         }
-        guard ProtocolVersions.modern.contains(version) else {
-            return RPCFailure(
-                status: 400, code: -32022, message: "Unsupported protocol version",
-                data: .object([("supported", .array(ProtocolVersions.all.map { .string($0) })), ("requested", .string(version))]),
-                id: id)
-        }
+        guard ProtocolVersions.modern.contains(version) else { return Gateway.unsupported(version, id: id) }
         return nil
     }
 

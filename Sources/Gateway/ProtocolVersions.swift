@@ -1,10 +1,12 @@
+import Actual
+
 /// The protocol versions the gateway serves to clients, and how a legacy `initialize` is
 /// negotiated (MCP.md: the same version when supported, else the latest).
 public enum ProtocolVersions {
     /// Stateless, per-request `_meta` (2026-07-28).
-    public static let modern = ["2026-07-28"]
+    public static let modern = MCPVersion.modern
     /// `initialize` and sessions, newest first.
-    public static let legacy = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
+    public static let legacy = MCPVersion.legacy
     /// Every version, newest first: the `supported` list of a `-32022` error.
     public static let all = modern + legacy
 

@@ -1,3 +1,4 @@
+import Actual
 import JSON
 
 /// A JSON-RPC error the gateway answers with, and the HTTP status it goes with (a `400` for a
@@ -46,9 +47,7 @@ struct RPCFailure: Error, Sendable, Equatable {
 
     /// The error response as sent (`"id": null` when the id is unknown).
     var body: JSONValue {
-        var error: [(String, JSONValue)] = [("code", .int(code)), ("message", .string(message))]
-        if let data { error.append(("data", data)) }
-        return .object([("jsonrpc", "2.0"), ("id", id ?? .null), ("error", .object(error))])
+        RPCReply.error(id: id ?? .null, RPCErrorObject(code: code, message: message, data: data))
     }
 }
 
@@ -58,7 +57,7 @@ enum RPCReply {
         .object([("jsonrpc", "2.0"), ("id", id), ("result", result)])
     }
 
-    static func error(id: JSONValue, _ error: RPCErrorBody) -> JSONValue {
+    static func error(id: JSONValue, _ error: RPCErrorObject) -> JSONValue {
         var body: [(String, JSONValue)] = [("code", .int(error.code)), ("message", .string(error.message))]
         if let data = error.data { body.append(("data", data)) }
         return .object([("jsonrpc", "2.0"), ("id", id), ("error", .object(body))])
@@ -75,11 +74,4 @@ enum RPCReply {
         if let params { pairs.append(("params", params)) }
         return .object(pairs)
     }
-}
-
-/// A JSON-RPC error object's fields.
-struct RPCErrorBody: Sendable, Equatable {
-    var code: Int
-    var message: String
-    var data: JSONValue?
 }

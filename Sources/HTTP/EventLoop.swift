@@ -76,9 +76,7 @@ public final class EventLoop: Sendable {
     /// so a timer costs no thread and no task while it waits.
     public func after(_ delay: Duration, _ fire: @escaping @Sendable () -> Void) -> LoopTimer {
         let timer = LoopTimer(loop: self)
-        let (seconds, attoseconds) = delay.components
-        let nanoseconds = max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
-        let deadline = EventLoop.now() + UInt64(nanoseconds)
+        let deadline = EventLoop.now() + delay.nanoseconds
         // On the loop thread already (a handler arming a request's deadline): no hop.
         if inLoop {
             timer.armed(schedule(at: deadline) { if timer.fired() { fire() } })

@@ -71,11 +71,12 @@ public struct HTTPLimits: Sendable, Hashable {
 }
 
 extension Duration {
-    /// Whole nanoseconds (saturating), for deadlines on the event loop's clock.
-    var nanoseconds: UInt64 {
+    /// Whole nanoseconds (saturating; 0 for a negative duration), for deadlines on the event
+    /// loop's clock (`EventLoop.now()`).
+    public var nanoseconds: UInt64 {
         let (seconds, attoseconds) = components
         guard seconds >= 0 else { return 0 }
         let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? UInt64.max / 2 : whole + UInt64(attoseconds / 1_000_000_000)
+        return overflow ? UInt64.max / 2 : whole + UInt64(max(0, attoseconds) / 1_000_000_000)
     }
 }

@@ -21,6 +21,11 @@ public struct HTTPRequest: Sendable, Hashable {
         headers.first { HTTPWireSyntax.equalsIgnoringCase($0.name, name) }?.value
     }
 
+    /// Every value of a header, by case-insensitive name, in order.
+    public func values(_ name: String) -> [String] {
+        headers.filter { HTTPWireSyntax.equalsIgnoringCase($0.name, name) }.map(\.value)
+    }
+
     /// The path without the query.
     public var path: String { String(target.prefix { $0 != "?" }) }
 
