@@ -57,9 +57,49 @@ final class Logger: Sendable {
         }
     }
 
-    /// RFC 3339 UTC with milliseconds.
+    /// RFC 3339 UTC with milliseconds (`2026-12-02T19:28:34.721Z`). Built from `gmtime_r`:
+    /// Foundation's ISO 8601 format style cost about 10 µs a call, and every gateway request
+    /// stamps a log line and an audit record.
     static func timestamp(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        // Whole milliseconds first: `x.999` seconds is stored as `x.99899…`, and the fraction
+        // taken apart from the seconds would print `.998`.
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded(.down)
+        let total = milliseconds.magnitude < 1e17 ? Int64(milliseconds) : 0  // NaN and ±inf too
+        let (quotient, remainder) = total.quotientAndRemainder(dividingBy: 1000)
+        var seconds = time_t(remainder < 0 ? quotient - 1 : quotient)
+        let millis = Int(remainder < 0 ? remainder + 1000 : remainder)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            var at = 0
+            func put(_ value: Int, _ width: Int) {
+                var rest = value
+                for offset in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[at + offset] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                at += width
+            }
+            func put(_ byte: Character) {
+                buffer[at] = byte.asciiValue ?? 0x3F
+                at += 1
+            }
+            put(min(max(Int(parts.tm_year) + 1900, 0), 9999), 4)
+            put("-")
+            put(Int(parts.tm_mon) + 1, 2)
+            put("-")
+            put(Int(parts.tm_mday), 2)
+            put("T")
+            put(Int(parts.tm_hour), 2)
+            put(":")
+            put(Int(parts.tm_min), 2)
+            put(":")
+            put(Int(parts.tm_sec), 2)
+            put(".")
+            put(millis, 3)
+            put("Z")
+            return at
+        }
     }
 
     /// write(2) on descriptor 1, whole lines. Not `FileHandle.write`, which traps on EPIPE: a

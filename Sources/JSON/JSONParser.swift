@@ -235,37 +235,36 @@ public struct JSONParser {
             index += 1
             return text
         }
+        // Escapes: gather the decoded UTF-8 bytes (runs copied whole, escapes encoded), then
+        // validate once. Appending scalar by scalar to a String cost several times more, and
+        // tool results routinely carry escaped JSON text.
         index = start
-        var scalars = String.UnicodeScalarView()
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(64)
         var runStart = index
         while true {
             guard index < bytes.count else { throw error("unterminated string") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                try appendRun(from: runStart, to: &scalars)
+                decoded.append(contentsOf: bytes[runStart..<index])
                 index += 1
-                return String(scalars)
+                if ascii { return String(decoding: decoded, as: UTF8.self) }
+                guard let text = String(validating: decoded, as: UTF8.self) else {
+                    throw JSONParseError(offset: start, message: "invalid UTF-8 in a string")
+                }
+                return text
             }
             if byte < 0x20 { throw error("control character 0x\(String(byte, radix: 16)) in a string (escape it)") }
+            if byte >= 0x80 { ascii = false }
             if byte == UInt8(ascii: "\\") {
-                try appendRun(from: runStart, to: &scalars)
+                decoded.append(contentsOf: bytes[runStart..<index])
                 index += 1
-                scalars.append(try escape())
+                UTF8.encode(try escape()) { decoded.append($0) }
                 runStart = index
                 continue
             }
             index += 1
         }
-    }
-
-    /// Appends the raw bytes `runStart..<index` after checking they are valid UTF-8.
-    private func appendRun(from runStart: Int, to scalars: inout String.UnicodeScalarView) throws(JSONParseError) {
-        guard runStart < index else { return }
-        let slice = bytes[runStart..<index]
-        guard let text = String(validating: slice, as: UTF8.self) else {
-            throw JSONParseError(offset: runStart, message: "invalid UTF-8 in a string")
-        }
-        scalars.append(contentsOf: text.unicodeScalars)
     }
 
     private mutating func escape() throws(JSONParseError) -> Unicode.Scalar {

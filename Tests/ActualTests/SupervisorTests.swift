@@ -14,7 +14,10 @@ import Testing
         // outlast: the assertion is that closing stdin ends the server, not how fast. The stop
         // returns as soon as the exit is seen, so this costs nothing when the machine is idle.
         let fleet = try Fleet(stop: StopPolicy(stdinGrace: .seconds(5), killAfter: .seconds(10)))
-        let (id, ready) = await fleet.startReady(try fleet.spec("demo", flags: "--era \(flag)"))
+        // A health timeout (it bounds the readiness `tools/list` too) that a loaded machine
+        // cannot outlast either: under the whole suite a 500 ms one left the tool count unknown.
+        let health = "{ interval: 2s, timeout: 1500ms, failure_threshold: 2, startup_timeout: 20s }"
+        let (id, ready) = await fleet.startReady(try fleet.spec("demo", flags: "--era \(flag)", health: health))
         guard case .ready(_, let identity, let tools, _) = ready else {
             Issue.record("expected ready, got \(String(describing: ready))")
             return

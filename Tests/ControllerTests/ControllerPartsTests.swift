@@ -33,6 +33,20 @@ import Testing
         }
     }
 
+    @Test func timestampsAreRFC3339UTCWithMilliseconds() {
+        #expect(Logger.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(Logger.timestamp(Date(timeIntervalSince1970: 1_796_240_914.7215)) == "2026-12-02T19:48:34.721Z")
+        #expect(Logger.timestamp(Date(timeIntervalSince1970: 951_782_399.999)) == "2000-02-28T23:59:59.999Z")
+        #expect(Logger.timestamp(Date(timeIntervalSince1970: 951_868_800)) == "2000-03-01T00:00:00.000Z")
+        #expect(Logger.timestamp(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
+        // The same text as Foundation's ISO 8601 style, which it replaces, across leap years.
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        for step in 0..<200 {
+            let date = Date(timeIntervalSince1970: Double(step) * 7_654_321.125)
+            #expect(Logger.timestamp(date) == date.formatted(style))
+        }
+    }
+
     @Test func logLinesAreJSONWithRedactedFields() throws {
         let lines = Mutex<[String]>([])
         let logger = Logger(level: .info) { line in lines.withLock { $0.append(line) } }

@@ -79,6 +79,18 @@ import Testing
         #expect(try JSONParser.parse(Array("{\"\u{e9}\":1,\"e\u{301}\":2}".utf8)).objectValue?.count == 2)
     }
 
+    /// The escape path copies the runs between escapes whole: raw UTF-8 next to escapes, escapes
+    /// at both ends and escaped JSON text (what tool results carry) read back exactly.
+    @Test func runsBetweenEscapesAreKeptWhole() throws {
+        let text = "\"é\\n😀\\u00e9x\\\"\\\\\\t\""
+        #expect(try JSONParser.parse(Array(text.utf8)) == .string("é\n😀éx\"\\\t"))
+        let nested = #"{"text":"{\n  \"timezone\": \"UTC\",\n  \"is_dst\": false\n}"}"#
+        #expect(try JSONParser.parse(nested)["text"] == .string("{\n  \"timezone\": \"UTC\",\n  \"is_dst\": false\n}"))
+        for string in ["\"start", "end\n", "\u{1}é\u{1f}", "mid\\dle", "😀\"😀"] {
+            #expect(try JSONParser.parse(JSONValue.string(string).rendered()) == .string(string))
+        }
+    }
+
     @Test func integersAreExactUpToIntMax() throws {
         #expect(try JSONParser.parse("-123456789012345678") == .int(-123_456_789_012_345_678))
         #expect(try JSONParser.parse("1234567890123456789") == .int(1_234_567_890_123_456_789))
