@@ -49,7 +49,8 @@ root=$tmp/root
 mkdir -p "$root/servers" "$root/config"
 printf 'features: { time: { enabled: true }, demo: { enabled: true } }\n' >"$root/config/default.yaml"
 : >"$root/.env.example"
-limits='{ rps: 10000, burst: 100000, concurrency: 256, request_timeout: 30s }'
+# Limits far above what one machine sends: the runs measure the gateway, not its rate limit.
+limits='{ rps: 100000, burst: 100000, concurrency: 256, request_timeout: 30s }'
 printf 'name: time\ndescription: mcp-server-time\ntransport: stdio\ncommand: ["%s"]\nlimits: %s\n' \
   "$time_server" "$limits" >"$root/servers/time.yaml"
 printf 'name: demo\ndescription: mcp-demo\ntransport: stdio\ncommand: ["%s"]\nlimits: %s\n' "$demo" "$limits" >"$root/servers/demo.yaml"
@@ -85,7 +86,10 @@ session() {
 proxy_session=""
 for _ in $(seq 300); do proxy_session=$(session "http://127.0.0.1:$proxy_port/mcp" 2>/dev/null) && break; sleep 0.1; done
 [ -n "$proxy_session" ] || { echo "gateway: mcp-proxy did not answer:" >&2; tail -20 "$tmp/proxy.log" >&2; exit 1; }
-gateway_session=$(session "http://127.0.0.1:$controller_port/mcp/time")
+# /readyz is 200 once one server is ready; mcp-server-time (Python) may still be starting.
+gateway_session=""
+for _ in $(seq 300); do gateway_session=$(session "http://127.0.0.1:$controller_port/mcp/time" 2>/dev/null) && break; sleep 0.1; done
+[ -n "$gateway_session" ] || { echo "gateway: /mcp/time did not answer:" >&2; tail -20 "$tmp/controller.log" >&2; exit 1; }
 
 child_of() { # PARENT PATTERN -> the child whose command line has PATTERN
   local pid

@@ -4,7 +4,7 @@ public enum PolicySchemas {
         ObjectSchema(
             "Per-server request guards applied by the gateway.",
             fields: [
-                Field("rps", .number(0.1...10_000, description: "Sustained requests per second (token bucket rate).")),
+                Field("rps", .number(0.1...100_000, description: "Sustained requests per second (token bucket rate).")),
                 Field("burst", .integer(1...100_000, description: "Token bucket size: requests allowed at once above the rate.")),
                 Field("concurrency", .integer(1...1024, description: "Requests in flight at once.")),
                 Field(

@@ -101,7 +101,7 @@ import Testing
             errors == [
                 "5:14: env.PORT: expected text, got the number 8080",
                 "5:26: env.FLAG: expected text, got true",
-                "6:16: limits.rps: 0 is out of range; it must be between 0.1 and 10000",
+                "6:16: limits.rps: 0 is out of range; it must be between 0.1 and 100000",
                 "6:26: limits.burst: expected a whole number, got the number 2.5",
                 "6:66: limits.request_timeout: expected text, got the number 30",
                 "7:30: health.failure_threshold: expected a whole number, got text \"3\"",
