@@ -2,7 +2,7 @@ import Metering
 
 extension Duration {
     /// `250ms`, `2.5s`: for messages.
-    var formattedMilliseconds: String {
+    public var formattedMilliseconds: String {
         milliseconds < 1000 ? "\(Int(milliseconds.rounded()))ms" : "\((milliseconds / 100).rounded() / 10)s"
     }
 }

@@ -279,11 +279,20 @@ actor Daemon {
     static func inform(_ gateway: Gateway, of event: ReconcileEvent) {
         switch event {
         case .hold(let server, let hold):
-            gateway.hold(server, reason: hold.map { "\($0)" })
+            gateway.hold(server, hold.map(Daemon.serverHold))
         case .actual(.session(let id, .notification(let method, let params))):
             gateway.relay(from: id, method: method, params: params)
         default:
             break
+        }
+    }
+
+    /// The executor's hold as the gateway needs it: whether a process is coming, and when.
+    static func serverHold(_ hold: Hold) -> ServerHold {
+        switch hold {
+        case .backoff(let until, _): ServerHold(reason: "\(hold)", restarts: true, startsAt: until)
+        case .queued: ServerHold(reason: "\(hold)", restarts: true)
+        case .quarantined, .finished: ServerHold(reason: "\(hold)", restarts: false)
         }
     }
 

@@ -104,7 +104,7 @@ extension Gateway {
             switch method {
             case "server/discover":
                 answerLocally(request, responder, server: server, id: id, method: method, client: client) {
-                    EraTranslation.discover($0.identity)
+                    EraTranslation.discover($0)
                 }
             case "subscriptions/listen":
                 listen(request, responder, server: server, id: id, params: params, accept: accept)
@@ -183,8 +183,8 @@ extension Gateway {
         let client = ClientContext(
             era: .legacy, version: version, capabilities: params?["capabilities"] ?? .object([]), info: params?["clientInfo"],
             logLevel: nil)
-        answerLocally(request, responder, server: server, id: id, method: "initialize", client: client) { upstream in
-            EraTranslation.initialize(upstream.identity, version: version)
+        answerLocally(request, responder, server: server, id: id, method: "initialize", client: client) { identity in
+            EraTranslation.initialize(identity, version: version)
         } headers: { [self] in
             let sessionID = LegacySessionTable.newID()
             let (evicted, sweep) = state.withLock { state -> (LegacySession?, Bool) in
@@ -252,18 +252,24 @@ extension Gateway {
         call.start()
     }
 
-    /// A request the gateway answers from the routed instance's recorded identity.
+    /// A request the gateway answers from the routed instance's recorded identity, or while a
+    /// restart is under way from the identity of the process it replaces.
     private func answerLocally(
         _ request: HTTPRequest, _ responder: HTTPResponder, server: String, id: JSONValue, method: String, client: ClientContext,
-        result: (Upstream) -> JSONValue, headers: () -> [(String, String)] = { [] }
+        result: (ServerIdentity) -> JSONValue, headers: () -> [(String, String)] = { [] }
     ) {
         switch target(for: server) {
         case .success(let upstream):
             let extra = headers()
             respondLocally(
-                responder, request, server: server, id: id, method: method, client: client, result: result(upstream), headers: extra,
-                instance: upstream.instance)
+                responder, request, server: server, id: id, method: method, client: client, result: result(upstream.identity),
+                headers: extra, instance: upstream.instance)
         case .failure(let refusal):
+            if let identity = identityWhileRestarting(server) {
+                let extra = headers()
+                return respondLocally(
+                    responder, request, server: server, id: id, method: method, client: client, result: result(identity), headers: extra)
+            }
             reject(responder, request, RPCFailure.refusal(refusal, id: id), server: server, method: method, client: client)
         case nil:
             reject(responder, request, RPCFailure(status: 404, code: -32005, message: "no server named \(server)", id: id))

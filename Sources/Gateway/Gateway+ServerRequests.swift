@@ -33,16 +33,23 @@ extension Gateway {
     /// requests it relayed and that its client never answered get an error, so the server does
     /// not wait for them.
     func forget(_ call: GatewayCall, instance: InstanceID?, legacyKey: String?, parked: String?, relayed: Set<String>) {
-        let orphans = state.withLock { state -> [RelayedRequest] in
+        let (orphans, drained) = state.withLock { state -> ([RelayedRequest], [DrainWaiter]) in
+            var drained: [DrainWaiter] = []
             if let instance {
                 state.calls[instance]?[ObjectIdentifier(call)] = nil
-                if state.calls[instance]?.isEmpty == true { state.calls[instance] = nil }
+                if state.calls[instance]?.isEmpty == true {
+                    state.calls[instance] = nil
+                    state.drainExpired.remove(instance)
+                    drained = state.drainWaiters.removeValue(forKey: instance) ?? []
+                }
             }
+            state.readyWaiters[call.server]?[ObjectIdentifier(call)] = nil
             // Only this call's own entry: a later request may reuse the client's id.
             if let legacyKey, state.legacyCalls[legacyKey] === call { state.legacyCalls[legacyKey] = nil }
             if let parked { state.parked[parked] = nil }
-            return relayed.compactMap { state.relayed.removeValue(forKey: $0) }
+            return (relayed.compactMap { state.relayed.removeValue(forKey: $0) }, drained)
         }
+        for waiter in drained { waiter.resume() }
         for orphan in orphans {
             orphan.upstream.channel.answer(
                 orphan.request.id,

@@ -26,6 +26,9 @@ public final class Gateway: Sendable {
         public var progressCapFactor = 10
         /// Open `subscriptions/listen` streams per server.
         public var maxListeners = 1_000
+        /// Requests per server that may wait for a process to become ready (a start, a restart
+        /// in backoff); more are refused at once.
+        public var maxWaitingForReady = 256
 
         public init() {}
     }
@@ -54,7 +57,14 @@ public final class Gateway: Sendable {
         /// Servers that exist but may not run, and why (disabled, missing a variable, …).
         var notRunnable: [String: String] = [:]
         /// Why a runnable server has no process now (backoff, quarantine), from the executor.
-        var holds: [String: String] = [:]
+        var holds: [String: ServerHold] = [:]
+        /// Requests waiting for a server's process to become ready, by server.
+        var readyWaiters: [String: [ObjectIdentifier: GatewayCall]] = [:]
+        /// The identity of each server's last routed process: `initialize` and `server/discover`
+        /// are answered from it while a restart is under way.
+        var lastIdentity: [String: ServerIdentity] = [:]
+        /// Instances whose drain ran out of time: their unanswered calls are cut off by the stop.
+        var drainExpired: Set<InstanceID> = []
         var auth = BearerAuthenticator(list: "")
         var origins = OriginPolicy(allowed: [])
         var sessions: LegacySessionTable
@@ -63,6 +73,8 @@ public final class Gateway: Sendable {
         var listeners: [ObjectIdentifier: Listener] = [:]
         /// Calls sent to each instance and not answered: whose a server's own request is.
         var calls: [InstanceID: [ObjectIdentifier: GatewayCall]] = [:]
+        /// Drains waiting for an instance's calls to end.
+        var drainWaiters: [InstanceID: [DrainWaiter]] = [:]
         /// Server requests relayed to legacy clients, by the id the client was given.
         var relayed: [String: RelayedRequest] = [:]
         /// Modern calls waiting for the client's retry with `inputResponses`, by `requestState`.
@@ -130,6 +142,10 @@ public final class Gateway: Sendable {
                 stranded += state.entries[name]?.waiters.values.map { $0 } ?? []
                 state.entries[name] = nil
             }
+            // Waiting for a process that will not come now.
+            for name in state.readyWaiters.keys where servers[name] == nil {
+                stranded += state.readyWaiters.removeValue(forKey: name)?.values.map { $0 } ?? []
+            }
             var listeners: [Listener] = []
             for (key, listener) in state.listeners where servers[listener.server] == nil {
                 listeners.append(listener)
@@ -149,14 +165,37 @@ public final class Gateway: Sendable {
         for stream in closed { stream.finish() }
         // Waiting for a server that no longer exists: refused now, not at their deadline.
         for call in stranded {
-            call.giveUp(.refused(GatewayRefusal(.unavailable, server: call.server, reason: "the server left the configuration")))
+            let reason = notRunnable[call.server] ?? "the server left the configuration"
+            call.refuseWaiting(GatewayRefusal(.unavailable, server: call.server, reason: reason))
         }
         for listener in listeners { listener.end() }
     }
 
-    /// Why a runnable server has no process (a restart backoff, a quarantine), or nil.
-    public func hold(_ server: String, reason: String?) {
-        state.withLock { $0.holds[server] = reason }
+    /// Why a runnable server has no process (a restart backoff, a quarantine), or nil. Requests
+    /// waiting for it that can no longer be served in time (no restart coming, or not before
+    /// their deadline) are refused now.
+    public func hold(_ server: String, _ hold: ServerHold?) {
+        let refused = state.withLock { state -> [(GatewayCall, GatewayRefusal)] in
+            state.holds[server] = hold
+            guard let hold else { return [] }
+            var refused: [(GatewayCall, GatewayRefusal)] = []
+            for (key, call) in state.readyWaiters[server] ?? [:] {
+                guard let why = Gateway.cannotWait(hold, deadline: call.currentDeadline, now: clock.now) else { continue }
+                state.readyWaiters[server]?[key] = nil
+                refused.append((call, GatewayRefusal(.unavailable, server: server, reason: why)))
+            }
+            return refused
+        }
+        for (call, refusal) in refused { call.refuseWaiting(refusal) }
+    }
+
+    /// Why a request with `deadline` (event-loop nanoseconds) cannot wait out `hold`, or nil.
+    static func cannotWait(_ hold: ServerHold, deadline: UInt64, now: Duration) -> String? {
+        guard hold.restarts else { return hold.reason }
+        guard let startsAt = hold.startsAt, startsAt > now else { return nil }
+        let wait = startsAt - now
+        guard wait >= GatewayCall.until(deadline) else { return nil }
+        return "\(hold.reason); it restarts in \(wait.formattedMilliseconds), after this request's deadline"
     }
 
     /// `id` is ready: new requests for its server go to it.
@@ -175,13 +214,16 @@ public final class Gateway: Sendable {
             relay(request, from: upstream)
             return true
         }
-        state.withLock { state in
+        let waiting = state.withLock { state -> [GatewayCall] in
             state.routing.switchTo(upstream, for: id.name)
             state.holds[id.name] = nil
+            state.lastIdentity[id.name] = identity
             // A new process may have other tools: learned again from its own list.
             state.paramHeaders[id.name] = nil
+            return state.readyWaiters.removeValue(forKey: id.name).map { Array($0.values) } ?? []
         }
         if identity.hasTools { learnTools(of: upstream) }
+        for call in waiting { call.becameReady() }
     }
 
     /// Lists a newly routed process's tools (first page) for their `Mcp-Param` annotations.
@@ -201,24 +243,59 @@ public final class Gateway: Sendable {
         state.withLock { $0.paramHeaders[server, default: ParamHeaders()].learn(from: result) }
     }
 
-    /// `id` takes no new requests (it is about to stop); those in flight continue.
-    public func drain(_ id: InstanceID, reason: String) {
-        state.withLock { state in
+    /// `id` takes no new requests (it is about to stop); those in flight continue. With `wait`,
+    /// returns once they have all ended, or after the server's `request_timeout` (a request
+    /// that progress keeps alive longer is cut off by the stop, and gets a clear error or, when
+    /// idempotent, a retry on the successor).
+    public func drain(_ id: InstanceID, reason: String, wait: Bool) async {
+        let bound = state.withLock { state -> Duration? in
             if state.routing.routes[id.name]?.active?.instance == id { state.routing.withdraw(id.name, reason: reason) }
+            guard wait, state.calls[id]?.isEmpty == false else { return nil }
+            return state.entries[id.name]?.guards.limits.requestTimeout ?? .seconds(30)
         }
+        guard let bound else { return }
+        await withCheckedContinuation { continuation in
+            let waiter = DrainWaiter(continuation)
+            let waiting = state.withLock { state -> Bool in
+                guard state.calls[id]?.isEmpty == false else { return false }
+                state.drainWaiters[id, default: []].append(waiter)
+                return true
+            }
+            guard waiting else { return waiter.resume() }
+            _ = loop.after(bound) { [weak self] in
+                // Out of time: what is still in flight is cut off by the stop, and says so.
+                self?.state.withLock { state in
+                    if state.calls[id]?.isEmpty == false { state.drainExpired.insert(id) }
+                }
+                waiter.resume()
+            }
+        }
+    }
+
+    /// Whether `id`'s drain ran out of time with requests still in flight there.
+    func drainExpired(_ id: InstanceID) -> Bool {
+        state.withLock { $0.drainExpired.contains(id) }
     }
 
     /// `id` has ended.
     public func retire(_ id: InstanceID, reason: String) {
-        state.withLock { state in
-            guard let route = state.routing.routes[id.name] else { return }
+        let waiters = state.withLock { state -> [DrainWaiter] in
+            let waiters = state.drainWaiters.removeValue(forKey: id) ?? []
+            guard let route = state.routing.routes[id.name] else { return waiters }
             if let active = route.active, active.instance == id {
                 state.routing.withdraw(id.name, reason: "its process ended: \(reason)")
             }
             for upstream in state.routing.routes[id.name]?.draining ?? [] where upstream.instance == id {
                 state.routing.finishedDraining(upstream, for: id.name)
             }
+            return waiters
         }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Requests in flight at `id` (sent, not answered), for drains, status and tests.
+    public func inFlight(at id: InstanceID) -> Int {
+        state.withLock { $0.calls[id]?.count ?? 0 }
     }
 
     /// The instance that takes `server`'s new requests now (for status and tests).
@@ -250,9 +327,53 @@ public final class Gateway: Sendable {
             case .unavailable(let why):
                 if let reason = state.notRunnable[server] { return .failure(GatewayRefusal(.unavailable, server: server, reason: reason)) }
                 guard state.entries[server] != nil || state.routing.routes[server] != nil else { return nil }
-                let reason = state.holds[server] ?? (state.routing.routes[server] == nil ? "starting: no process is ready yet" : why)
+                let starting = state.routing.routes[server] == nil ? "starting: no process is ready yet" : why
+                let reason = state.holds[server]?.reason ?? starting
                 return .failure(GatewayRefusal(.unavailable, server: server, reason: reason))
             }
+        }
+    }
+
+    /// What became of a request for a server with no ready process.
+    enum Parking {
+        /// It waits for `route(to:)` (or its deadline, or a hold that rules the wait out).
+        case parked
+        /// A process was routed meanwhile: admit it again.
+        case ready
+        case refused(GatewayRefusal)
+    }
+
+    /// Parks `call` until `server` has a ready process, when one is coming in time: the server
+    /// is runnable, not quarantined or finished, its restart (if scheduled) begins before the
+    /// call's deadline, and fewer than `maxWaitingForReady` requests wait already. Otherwise
+    /// `refusal` (or a more precise one) stands.
+    func park(_ call: GatewayCall, refusal: GatewayRefusal) -> Parking {
+        state.withLock { state in
+            let server = call.server
+            if case .instance = state.routing.target(for: server) { return .ready }
+            guard state.notRunnable[server] == nil, !state.stopped, state.entries[server] != nil else { return .refused(refusal) }
+            if let hold = state.holds[server], let why = Gateway.cannotWait(hold, deadline: call.currentDeadline, now: clock.now) {
+                return .refused(GatewayRefusal(.unavailable, server: server, reason: why))
+            }
+            guard state.readyWaiters[server, default: [:]].count < options.maxWaitingForReady else {
+                return .refused(
+                    GatewayRefusal(
+                        .overloaded, server: server,
+                        reason: "\(refusal.reason); \(options.maxWaitingForReady) requests are waiting for it already"))
+            }
+            guard call.awaitReady() else { return .parked }
+            state.readyWaiters[server, default: [:]][ObjectIdentifier(call)] = call
+            return .parked
+        }
+    }
+
+    /// The identity of `server`'s last process while another is coming (the requests that
+    /// follow wait for it); nil when none is coming or the server never ran.
+    func identityWhileRestarting(_ server: String) -> ServerIdentity? {
+        state.withLock { state in
+            guard state.notRunnable[server] == nil, !state.stopped, state.entries[server] != nil else { return nil }
+            if let hold = state.holds[server], !hold.restarts { return nil }
+            return state.lastIdentity[server]
         }
     }
 

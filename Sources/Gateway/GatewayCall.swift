@@ -18,6 +18,8 @@ import Synchronization
 final class GatewayCall: Sendable {
     enum Phase {
         case new
+        /// The server has no ready process yet; one is coming (`Gateway.park`).
+        case awaitingReady
         case waiting(ticket: UInt64)
         /// `forward` is running (the answer may arrive before it returns).
         case sending(Upstream)
@@ -113,7 +115,12 @@ final class GatewayCall: Sendable {
         }
         let upstream: Upstream
         switch target {
-        case .failure(let refusal): return finish(.refused(refusal))
+        case .failure(let refusal):
+            switch gateway.park(self, refusal: refusal) {
+            case .parked: return
+            case .ready: return admit()
+            case .refused(let final): return finish(.refused(final))
+            }
         case .success(let found): upstream = found
         }
         let now = gateway.clock.now
@@ -144,6 +151,34 @@ final class GatewayCall: Sendable {
             }
             send(upstream)
         }
+    }
+
+    /// The deadline now (event-loop nanoseconds): progress moves it.
+    var currentDeadline: UInt64 { state.withLock { $0.deadline } }
+
+    /// Marks the call as waiting for a ready process; false when it has ended meanwhile.
+    /// Called by `Gateway.park` under the gateway's lock.
+    func awaitReady() -> Bool {
+        state.withLock { state in
+            guard case .new = state.phase else { return false }
+            state.phase = .awaitingReady
+            return true
+        }
+    }
+
+    /// The server's process is ready: admission starts again (guards, then sending).
+    func becameReady() {
+        let waiting = state.withLock { state -> Bool in
+            guard case .awaitingReady = state.phase else { return false }
+            state.phase = .new
+            return true
+        }
+        if waiting { admit() }
+    }
+
+    /// A call waiting for a process or a slot that will not come: refused with why.
+    func refuseWaiting(_ refusal: GatewayRefusal) {
+        giveUp(.refused(refusal))
     }
 
     /// A concurrency slot was handed to this waiting call (it left the waiters under the
@@ -233,8 +268,12 @@ final class GatewayCall: Sendable {
         case .failure(.remote(let error)):
             finish(.remoteError(EraTranslation.error(error, client: client)), slot: .answered)
         case .failure(let error):
-            let refusal = GatewayRefusal(
-                .serverGone, server: server, reason: "\(upstream.instance) could not answer \(method): \(error)")
+            let refusal =
+                gateway.drainExpired(upstream.instance)
+                ? GatewayRefusal(
+                    .draining, server: server,
+                    reason: "\(upstream.instance) was stopped after its drain timeout before it answered \(method): \(error)")
+                : GatewayRefusal(.serverGone, server: server, reason: "\(upstream.instance) could not answer \(method): \(error)")
             retryOrFinish(refusal)
         }
     }
@@ -324,8 +363,15 @@ final class GatewayCall: Sendable {
         case .cancelled(let why): reason = why
         default: reason = "timed out"
         }
+        var ending = ending
         let action = state.withLock { state -> GiveUp in
             switch state.phase {
+            case .awaitingReady:
+                if ending.isTimeout {
+                    ending = .refused(
+                        GatewayRefusal(.unavailable, server: server, reason: "no process became ready within \(timeoutText)"))
+                }
+                return .finish
             case .new, .pausing: return .finish
             case .waiting(let ticket): return .unqueue(ticket)
             case .sending:

@@ -174,7 +174,9 @@ public actor Executor {
                 if let successor, let upstream = await supervisor.upstream(for: successor) {
                     router.route(to: successor, channel: upstream.channel, identity: upstream.identity)
                 }
-                router.drain(id, reason: action.reason)
+                // A planned stop (a replacement, a removal) lets its requests finish first; an
+                // unhealthy process is not waited for: its requests are likely stuck with it.
+                await router.drain(id, reason: action.reason, wait: !isFailure)
             }
             await supervisor.stop(id, reason: action.reason, isFailure: isFailure)
         }

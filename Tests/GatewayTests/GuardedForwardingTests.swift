@@ -128,32 +128,6 @@ import Testing
         await harness.stop()
     }
 
-    @Test func aServerWithNoProcessIsRefusedWithTheReason() async throws {
-        let harness = try GatewayHarness(route: false)
-        let starting = try await harness.modern("tools/list")
-        #expect(starting.status == 503)
-        #expect(starting.json?["error"]?["code"] == -32005)
-        #expect(starting.json?["error"]?["message"]?.stringValue?.contains("starting") == true)
-        harness.gateway.hold("demo", reason: "quarantined until 12:00")
-        let held = try await harness.modern("tools/list")
-        #expect(held.json?["error"]?["message"]?.stringValue?.contains("quarantined") == true)
-        let disabled = try await harness.modern("tools/list", path: "/mcp/off")
-        #expect(disabled.json?["error"]?["message"]?.stringValue?.contains("disabled") == true)
-        let unknown = try await harness.modern("tools/list", path: "/mcp/nope")
-        #expect(unknown.status == 404)
-        // Routed, drained, retired: refused again, with why.
-        let instance = InstanceID(name: "demo", number: 2)
-        harness.gateway.route(to: instance, channel: harness.upstream, identity: GatewayHarness.modernServer)
-        #expect(harness.gateway.activeInstance(of: "demo") == instance)
-        #expect(try await harness.modern("tools/list").status == 200)
-        harness.gateway.drain(instance, reason: "disabled")
-        harness.gateway.retire(instance, reason: "stopped")
-        let gone = try await harness.modern("tools/list")
-        #expect(gone.status == 503)
-        #expect(gone.json?["error"]?["message"]?.stringValue?.contains("disabled") == true)
-        await harness.stop()
-    }
-
     @Test func limitsChangeInPlaceAndAServerThatLeavesIsForgotten() async throws {
         let harness = try GatewayHarness(limits: Limits(rps: 1, burst: 1, concurrency: 8, requestTimeout: .seconds(10)))
         #expect(try await harness.modern("tools/list").status == 200)

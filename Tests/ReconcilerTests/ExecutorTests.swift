@@ -49,7 +49,9 @@ import Testing
         func route(to id: InstanceID, channel: any ForwardingChannel, identity: ServerIdentity) {
             calls.withLock { $0.append("route \(id)") }
         }
-        func drain(_ id: InstanceID, reason: String) { calls.withLock { $0.append("drain \(id) \(reason)") } }
+        func drain(_ id: InstanceID, reason: String, wait: Bool) async {
+            calls.withLock { $0.append("drain \(id) \(reason)\(wait ? "" : " (no wait)")") }
+        }
         func retire(_ id: InstanceID, reason: String) { calls.withLock { $0.append("retire \(id)") } }
     }
 
