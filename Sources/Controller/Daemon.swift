@@ -216,7 +216,12 @@ actor Daemon {
         guard !shuttingDown else { return }
         shuttingDown = true
         logger.log(.info, "shutdown", "stopping: \(reason)")
+        // New requests are refused from here; those in flight get up to 10 s to be answered
+        // through the HTTP server, which stops only then.
         gateway?.shutdown()
+        if let left = await gateway?.quiesce(within: .seconds(10)), left > 0 {
+            logger.log(.warning, "shutdown.cut", "\(left) gateway requests still in flight after 10 s: they fail with their servers")
+        }
         await server?.stop(grace: .seconds(2))
         await executor?.shutdown(reason: reason)
         audit?.record("shutdown", [("reason", .string(reason))])

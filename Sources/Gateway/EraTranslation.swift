@@ -139,9 +139,16 @@ enum EraTranslation {
 
     /// The server's capabilities as clients see them: `logging` is dropped, because the
     /// gateway does not relay `logging/setLevel` per client (one server, many clients).
+    /// The server's capabilities as the gateway offers them: without `logging` (the gateway
+    /// does not relay a server's log), and with `listChanged` on tools, prompts and resources,
+    /// since the gateway itself tells clients when a restart changed them.
     static func capabilities(_ server: ServerIdentity) -> JSONValue {
         guard case .object(var pairs) = server.capabilities else { return .object([]) }
         pairs.removeAll { $0.0 == "logging" }
+        for index in pairs.indices where ["tools", "prompts", "resources"].contains(pairs[index].0) {
+            let entry = pairs[index].1
+            pairs[index].1 = (entry.objectValue != nil ? entry : .object([])).setting("listChanged", to: true)
+        }
         return .object(pairs)
     }
 }

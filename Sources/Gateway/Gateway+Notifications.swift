@@ -12,15 +12,21 @@ extension Gateway {
     ]
 
     /// A notification from instance `id`, relayed to the clients of its server when it is one
-    /// the gateway relays and `id` is an instance the gateway routes to.
+    /// the gateway relays and `id` is an instance the gateway routes to. A `list_changed` is
+    /// coalesced with the changes restarts make (one notification per stream for a burst).
     public func relay(from id: InstanceID, method: String, params: JSONValue?) {
         guard Gateway.relayed.contains(method) else { return }
-        let (streams, listeners) = state.withLock { state -> ([HTTPStream], [Listener]) in
+        let (routed, streams, listeners) = state.withLock { state -> (Bool, [HTTPStream], [Listener]) in
             guard let route = state.routing.routes[id.name],
                 route.active?.instance == id || route.draining.contains(where: { $0.instance == id })
-            else { return ([], []) }
-            return (state.sessions.streams(of: id.name), state.listeners.values.filter { $0.server == id.name })
+            else { return (false, [], []) }
+            if let kind = ListWatch.Kind(notification: method) {
+                state.lists[id.name, default: ListWatch()].announce(kind)
+                return (true, [], [])
+            }
+            return (true, state.sessions.streams(of: id.name), state.listeners.values.filter { $0.server == id.name })
         }
+        if routed, ListWatch.Kind(notification: method) != nil { return scheduleListFlush(id.name) }
         guard !streams.isEmpty || !listeners.isEmpty else { return }
         let event = SSEMessage.event(RPCReply.notification(method, params: params))
         for stream in streams { stream.write(event) }

@@ -41,6 +41,10 @@ extension Gateway {
                     state.calls[instance] = nil
                     state.drainExpired.remove(instance)
                     drained = state.drainWaiters.removeValue(forKey: instance) ?? []
+                    if state.calls.isEmpty {
+                        drained += state.quiesceWaiters
+                        state.quiesceWaiters = []
+                    }
                 }
             }
             state.readyWaiters[call.server]?[ObjectIdentifier(call)] = nil

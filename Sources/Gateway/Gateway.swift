@@ -26,6 +26,11 @@ public final class Gateway: Sendable {
         public var progressCapFactor = 10
         /// Open `subscriptions/listen` streams per server.
         public var maxListeners = 1_000
+        /// A change of a server's lists (a restart that lists other tools, the server's own
+        /// `list_changed`) is told to clients once no other change came for this long…
+        public var listChangedQuiet: Duration = .seconds(2)
+        /// …and at the latest this long after the first change of a burst.
+        public var listChangedMaxDelay: Duration = .seconds(10)
         /// Requests per server that may wait for a process to become ready (a start, a restart
         /// in backoff); more are refused at once.
         public var maxWaitingForReady = 256
@@ -75,12 +80,16 @@ public final class Gateway: Sendable {
         var calls: [InstanceID: [ObjectIdentifier: GatewayCall]] = [:]
         /// Drains waiting for an instance's calls to end.
         var drainWaiters: [InstanceID: [DrainWaiter]] = [:]
+        /// A shutdown waiting for every call to end.
+        var quiesceWaiters: [DrainWaiter] = []
         /// Server requests relayed to legacy clients, by the id the client was given.
         var relayed: [String: RelayedRequest] = [:]
         /// Modern calls waiting for the client's retry with `inputResponses`, by `requestState`.
         var parked: [String: ParkedCall] = [:]
         /// The `x-mcp-header` annotations of each server's tools.
         var paramHeaders: [String: ParamHeaders] = [:]
+        /// Each server's lists as its clients know them, and changes not told yet.
+        var lists: [String: ListWatch] = [:]
         /// Until when each instance's server requests are refused: a call to it was given up.
         var abandoned: [InstanceID: UInt64] = [:]
         var nextRelayed = 0
@@ -222,20 +231,8 @@ public final class Gateway: Sendable {
             state.paramHeaders[id.name] = nil
             return state.readyWaiters.removeValue(forKey: id.name).map { Array($0.values) } ?? []
         }
-        if identity.hasTools { learnTools(of: upstream) }
+        learnLists(of: upstream)
         for call in waiting { call.becameReady() }
-    }
-
-    /// Lists a newly routed process's tools (first page) for their `Mcp-Param` annotations.
-    private func learnTools(of upstream: Upstream) {
-        let client = ClientContext(
-            era: .modern, version: ProtocolVersions.modern[0], capabilities: .object([]),
-            info: MCPVersion.clientInfo, logLevel: nil)
-        let params = EraTranslation.params(nil, server: upstream.identity, client: client, traceparent: nil)
-        _ = upstream.channel.forward("tools/list", params: params, onProgress: nil) { [weak self] _, outcome in
-            guard let self, case .success(let result) = outcome else { return }
-            learned(tools: result, server: upstream.instance.name)
-        }
     }
 
     /// Adds a `tools/list` result's annotations to what the gateway checks.
@@ -303,17 +300,42 @@ public final class Gateway: Sendable {
         state.withLock { $0.routing.routes[server]?.active?.instance }
     }
 
-    /// Stops serving: every stream ends (listen streams with their graceful final result).
+    /// Stops serving: new requests are refused (503, "shutting down"), requests waiting for a
+    /// process are refused, every stream ends (listen streams with their graceful final
+    /// result). Requests in flight go on: `quiesce` waits for them.
     public func shutdown() {
-        let (streams, listeners) = state.withLock { state -> ([HTTPStream], [Listener]) in
+        let (streams, listeners, waiting) = state.withLock { state -> ([HTTPStream], [Listener], [GatewayCall]) in
             state.stopped = true
             let streams = state.sessions.sessions.values.compactMap(\.stream)
             let listeners = Array(state.listeners.values)
             state.listeners = [:]
-            return (streams, listeners)
+            let waiting = state.readyWaiters.values.flatMap(\.values)
+            state.readyWaiters = [:]
+            return (streams, listeners, waiting)
         }
         for stream in streams { stream.finish() }
         for listener in listeners { listener.end() }
+        for call in waiting { call.refuseWaiting(GatewayRefusal(.unavailable, server: call.server, reason: "shutting down")) }
+    }
+
+    /// Returns once no request is in flight at any server, or after `bound`; how many were
+    /// still in flight then.
+    @discardableResult
+    public func quiesce(within bound: Duration) async -> Int {
+        let busy = state.withLock { !$0.calls.isEmpty }
+        if busy {
+            await withCheckedContinuation { continuation in
+                let waiter = DrainWaiter(continuation)
+                let waiting = state.withLock { state -> Bool in
+                    guard !state.calls.isEmpty else { return false }
+                    state.quiesceWaiters.append(waiter)
+                    return true
+                }
+                guard waiting else { return waiter.resume() }
+                _ = loop.after(bound) { waiter.resume() }
+            }
+        }
+        return state.withLock { $0.calls.values.reduce(0) { $0 + $1.count } }
     }
 
     // MARK: - Shared by requests

@@ -10,14 +10,14 @@ final class Listener: Sendable {
         var prompts = false
         var resources = false
 
-        /// What the client asked for, cut to what the server can send (its `listChanged`
-        /// capabilities). Resource subscriptions are not agreed: the gateway does not hold
+        /// What the client asked for, cut to what the server has (tools, prompts, resources):
+        /// the gateway tells of changes after restarts whether or not the server announces
+        /// them itself. Resource subscriptions are not agreed: the gateway does not hold
         /// per-client subscriptions at a server yet.
         init(requested: JSONValue?, capabilities: JSONValue) {
-            tools = requested?["toolsListChanged"] == .bool(true) && capabilities["tools"]?["listChanged"] == .bool(true)
-            prompts = requested?["promptsListChanged"] == .bool(true) && capabilities["prompts"]?["listChanged"] == .bool(true)
-            resources =
-                requested?["resourcesListChanged"] == .bool(true) && capabilities["resources"]?["listChanged"] == .bool(true)
+            tools = requested?["toolsListChanged"] == .bool(true) && capabilities["tools"] != nil
+            prompts = requested?["promptsListChanged"] == .bool(true) && capabilities["prompts"] != nil
+            resources = requested?["resourcesListChanged"] == .bool(true) && capabilities["resources"] != nil
         }
 
         var agreed: JSONValue {

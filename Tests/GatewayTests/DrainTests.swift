@@ -81,3 +81,35 @@ import Testing
         await harness.stop()
     }
 }
+
+/// The gateway's part of a graceful shutdown: refuse new requests, let those in flight finish.
+@Suite struct QuiesceTests {
+    @Test func aShutdownRefusesNewRequestsAndWaitsForThoseInFlight() async throws {
+        let upstream = FakeUpstream { _, _ in .hold }
+        let harness = try GatewayHarness(upstream: upstream)
+        async let inFlight = harness.modern("tools/call", params: [("name", "slow")])
+        await harness.eventually("the request") { !upstream.pendingIDs.isEmpty }
+        harness.gateway.shutdown()
+        let quiesced = Task { await harness.gateway.quiesce(within: .seconds(20)) }
+        let refused = try await harness.modern("tools/list")
+        #expect(refused.status == 503)
+        #expect(refused.json?["error"]?["message"]?.stringValue?.contains("shutting down") == true)
+        upstream.reply(try #require(upstream.pendingIDs.first), .success(.object([("content", .array([]))])))
+        #expect(try await inFlight.status == 200)
+        #expect(await quiesced.value == 0)
+        #expect(await harness.gateway.quiesce(within: .seconds(20)) == 0)
+        await harness.stop()
+    }
+
+    @Test func aQuiesceIsBounded() async throws {
+        let upstream = FakeUpstream { _, _ in .hold }
+        let harness = try GatewayHarness(upstream: upstream)
+        async let inFlight = harness.modern("tools/call", params: [("name", "slow")])
+        await harness.eventually("the request") { !upstream.pendingIDs.isEmpty }
+        harness.gateway.shutdown()
+        #expect(await harness.gateway.quiesce(within: .milliseconds(20)) == 1)
+        upstream.close()
+        #expect(try await inFlight.status == 502)
+        await harness.stop()
+    }
+}

@@ -3,17 +3,22 @@
 - steady load from several clients (both eras, raw keep-alive HTTP) while a server's manifest is
   edited so that it is replaced, five times in a row: not one failed call; the old process is
   gone after each drain; the clients' next `tools/list` shows the change;
-- a child killed under load: calls made while it restarts wait and succeed once it is ready.
+- a child killed under load: calls made while it restarts wait and succeed once it is ready;
+- a legacy GET stream and a modern `subscriptions/listen` stream each get exactly one
+  `tools/list_changed` for a burst of three restarts that changed the tools;
+- SIGTERM while a call is in flight: the call is answered, then the controller stops cleanly.
 
 Every wait is bounded; nothing here judges speed.
 """
 
+import json
 import os
 import signal
+import socket
 import threading
 import time
 
-from harness import Controller, Raw, demo
+from harness import MODERN, Controller, Raw, demo
 
 
 def test_five_replacements_under_steady_load_fail_no_call():
@@ -102,5 +107,104 @@ def test_calls_made_while_a_killed_child_restarts_wait_and_succeed():
         for response, reply, text in outcomes:
             assert response.status == 200 and reply["result"]["content"][0]["text"] == text, reply
         assert c.wait_ready("demo", other_than=pid) != pid
+    finally:
+        c.stop()
+
+
+class StreamLines:
+    """Reads an SSE response line by line in a thread of its own, until it ends."""
+
+    def __init__(self, port: int, method: str, path: str, headers: dict, body: bytes | None = None):
+        import http.client
+
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.conn.request(method, path, body=body, headers=headers)
+        self.response = self.conn.getresponse()
+        assert self.response.status == 200, self.response.read()
+        self.lines = []
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self):
+        try:
+            for line in self.response:
+                self.lines.append(line.decode().rstrip("\r\n"))
+        except Exception:
+            pass
+
+    def count(self, text: str) -> int:
+        return sum(text in line for line in list(self.lines))
+
+    def close(self):
+        # Shut the socket first: the reader thread holds the response's buffer until a read
+        # returns, which on an idle stream is the next keep-alive, seconds away.
+        if self.conn.sock is not None:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        self.thread.join(timeout=10)
+        self.conn.close()
+
+
+def test_a_burst_of_restarts_that_changed_the_tools_is_one_list_changed_per_stream():
+    c = Controller({"demo": (demo(), "{ rps: 10000, burst: 10000, concurrency: 64, request_timeout: 30s }")})
+    try:
+        legacy = Raw(c.port, "demo")
+        legacy.initialize()
+        get = StreamLines(c.port, "GET", "/mcp/demo", {
+            "Accept": "text/event-stream", "Mcp-Session-Id": legacy.session, "MCP-Protocol-Version": legacy.version})
+        meta = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
+        body = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen",
+                           "params": {"notifications": {"toolsListChanged": True}, "_meta": meta}}).encode()
+        listen = StreamLines(c.port, "POST", "/mcp/demo", {
+            "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": MODERN, "Mcp-Method": "subscriptions/listen"}, body)
+        deadline = time.monotonic() + 10
+        while listen.count("subscriptions/acknowledged") == 0:
+            assert time.monotonic() < deadline, listen.lines
+            time.sleep(0.02)
+
+        old = c.pid("demo")
+        # Three restarts in a burst (each edit a replacement); the tools end up with `roots` added.
+        for flags in (["--ask-roots"], [], ["--ask-roots"]):
+            c.write_manifest("demo", demo("--name", f"burst-{len(flags)}-{time.monotonic()}", *flags))
+            time.sleep(0.3)
+        c.wait_ready("demo", other_than=old)
+        deadline = time.monotonic() + 30
+        while get.count("tools/list_changed") == 0 or listen.count("tools/list_changed") == 0:
+            assert time.monotonic() < deadline, (get.lines, listen.lines)
+            time.sleep(0.05)
+        # Past the coalescing window (2 s of quiet): still one each.
+        time.sleep(3)
+        assert get.count("tools/list_changed") == 1, get.lines
+        assert listen.count("tools/list_changed") == 1, listen.lines
+        assert any("io.modelcontextprotocol/subscriptionId" in line for line in listen.lines if "list_changed" in line)
+        get.close()
+        listen.close()
+    finally:
+        c.stop()
+
+
+def test_sigterm_lets_a_call_in_flight_finish_then_stops_cleanly():
+    c = Controller({"demo": (demo(), "{ rps: 10000, burst: 10000, concurrency: 64, request_timeout: 30s }")})
+    try:
+        pid = c.pid("demo")
+        outcome = {}
+
+        def call():
+            outcome["reply"] = Raw(c.port, "demo").modern_call("tools/call", {"name": "sleep", "arguments": {"ms": 3000}})
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while b'omni_gateway_in_flight{server="demo"} 1' not in c.get("/metrics")[1]:
+            assert time.monotonic() < deadline, "the call never reached the child"
+            time.sleep(0.02)
+        c.process.send_signal(signal.SIGTERM)
+        thread.join(timeout=30)
+        response, reply = outcome["reply"]
+        assert response.status == 200 and reply["result"]["content"][0]["text"] == "slept 3000 ms", reply
+        assert c.process.wait(timeout=30) == 0
+        c.wait_gone(pid)
+        log = c.read_log()
+        assert "shutdown.done" in log and "shutdown.cut" not in log
     finally:
         c.stop()
