@@ -81,7 +81,12 @@ actor Daemon {
         self.supervisor = supervisor
         await supervisor.reclaimLeftovers()
         let reporter = GatewayReporter(logger: logger, audit: audit)
-        let gateway = Gateway(clock: clock) { reporter.report($0) }
+        var gatewayOptions = Gateway.Options()
+        gatewayOptions.sessionKey = SessionKeyFile.load(root: root)
+        if gatewayOptions.sessionKey == nil {
+            logger.log(.warning, "session.key", "cannot read or create \(root)/var/session.key: legacy sessions end with the controller")
+        }
+        let gateway = Gateway(clock: clock, options: gatewayOptions) { reporter.report($0) }
         gateway.configureAccess(tokens: environment[config.tokensEnv] ?? "", allowedOrigins: config.allowedOrigins)
         self.gateway = gateway
         let executor = Executor(

@@ -186,12 +186,12 @@ extension Gateway {
         answerLocally(request, responder, server: server, id: id, method: "initialize", client: client) { identity in
             EraTranslation.initialize(identity, version: version)
         } headers: { [self] in
-            let sessionID = LegacySessionTable.newID()
-            let (evicted, sweep) = state.withLock { state -> (LegacySession?, Bool) in
+            let (sessionID, evicted, sweep) = state.withLock { state -> (String, LegacySession?, Bool) in
+                let sessionID = state.sessions.mint(server: server, client: client)
                 let evicted = state.sessions.open(id: sessionID, server: server, client: client, now: now)
                 let sweep = !state.sweeping
                 state.sweeping = true
-                return (evicted, sweep)
+                return (sessionID, evicted, sweep)
             }
             evicted?.stream?.finish()
             if sweep { scheduleSweep() }

@@ -1,5 +1,6 @@
 import Actual
 import Desired
+import Glibc
 import HTTP
 import JSON
 import Synchronization
@@ -20,6 +21,11 @@ public final class Gateway: Sendable {
         /// A legacy session unused this long is forgotten (its next request gets 404).
         public var sessionIdle: Duration = .seconds(30 * 60)
         public var maxSessions = 10_000
+        /// The HMAC key that seals legacy session ids (at least 32 bytes); nil: a random one,
+        /// so that sessions do not outlive this gateway. The controller keeps one under `var/`.
+        public var sessionKey: [UInt8]?
+        /// A sealed id presented after a restart is taken back if issued within this.
+        public var sessionMaxAge: Duration = .seconds(24 * 3600)
         /// `:` comments on idle streams, so proxies and clients do not time them out.
         public var keepAlive: Duration = .seconds(15)
         /// Progress extends a request's deadline by `request_timeout`, up to this many times it.
@@ -112,7 +118,11 @@ public final class Gateway: Sendable {
         self.clock = clock
         self.options = options
         self.observer = observer
-        state = Mutex(State(sessions: LegacySessionTable(idle: options.sessionIdle, limit: options.maxSessions)))
+        let key = options.sessionKey ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
+        let sessions = LegacySessionTable(
+            idle: options.sessionIdle, limit: options.maxSessions, seal: SessionSeal(key: key), maxAge: options.sessionMaxAge,
+            wallClock: { Int64(time(nil)) })
+        state = Mutex(State(sessions: sessions))
     }
 
     // MARK: - Keeping in step

@@ -14,37 +14,62 @@ struct LegacySession: Sendable {
 
 /// Legacy sessions by id, with idle expiry and a cap, as a pure value (time is passed in).
 ///
-/// A session id is 128 random bits in hex (visible ASCII, as the spec requires). Ids are bound
-/// to the server whose endpoint issued them: presented at another `/mcp/<name>` they are
-/// unknown (404). At the cap, the session idle longest makes room.
+/// A session id is sealed (`SessionSeal`): it carries the session's state under the
+/// controller's HMAC key, so an id this table does not hold (the controller restarted since it
+/// was issued) is taken back when it is genuine, is for the same server and was issued within
+/// `maxAge`. Ids that ended here (deleted, expired, evicted) are remembered until they are
+/// past `maxAge` anyway, so they cannot come back. Ids are bound to the server whose endpoint
+/// issued them: presented at another `/mcp/<name>` they are unknown (404). At the cap, the
+/// session idle longest makes room.
 struct LegacySessionTable: Sendable {
     private(set) var sessions: [String: LegacySession] = [:]
     let idle: Duration
     let limit: Int
+    let seal: SessionSeal
+    /// Seconds since 1970, for the age of ids (monotonic time does not survive a restart).
+    let wallClock: @Sendable () -> Int64
+    let maxAge: Int64
+    /// Ids that ended, with when they were issued.
+    private var ended: [String: Int64] = [:]
     /// `idle` in the event loop's nanoseconds.
     private let idleNanoseconds: UInt64
 
-    init(idle: Duration, limit: Int) {
+    init(idle: Duration, limit: Int, seal: SessionSeal, maxAge: Duration, wallClock: @escaping @Sendable () -> Int64) {
         self.idle = idle
         self.limit = max(1, limit)
+        self.seal = seal
+        self.maxAge = maxAge.components.seconds
+        self.wallClock = wallClock
         idleNanoseconds = idle.nanoseconds
     }
 
     var count: Int { sessions.count }
+
+    /// A new sealed id for a session of `server` with `client`.
+    func mint(server: String, client: ClientContext) -> String {
+        seal.seal(SessionSeal.Contents(server: server, client: client, issued: wallClock()), nonce: LegacySessionTable.newID())
+    }
 
     /// Opens a session; returns the one evicted to make room, if any.
     mutating func open(id: String, server: String, client: ClientContext, now: UInt64) -> LegacySession? {
         var evicted: LegacySession?
         if sessions.count >= limit, let oldest = sessions.values.min(by: { $0.lastSeen < $1.lastSeen }) {
             evicted = sessions.removeValue(forKey: oldest.id)
+            if let evicted { end(evicted.id) }
         }
         sessions[id] = LegacySession(id: id, server: server, client: client, lastSeen: now)
         return evicted
     }
 
     /// The live session `id` of `server`, marked as used now; nil when unknown, expired (it is
-    /// then removed: `expire` closes its stream), or another server's.
+    /// then removed: `expire` closes its stream), or another server's. A genuine sealed id
+    /// this table does not hold is taken back (a controller restart in between).
     mutating func use(_ id: String, server: String, now: UInt64) -> LegacySession? {
+        if sessions[id] == nil, ended[id] == nil, let contents = seal.open(id), contents.server == server,
+            wallClock() - contents.issued <= maxAge, sessions.count < limit
+        {
+            sessions[id] = LegacySession(id: id, server: server, client: contents.client, lastSeen: now)
+        }
         guard var session = sessions[id], session.server == server else { return nil }
         guard !isExpired(session, now: now) else { return nil }
         session.lastSeen = now
@@ -62,14 +87,22 @@ struct LegacySessionTable: Sendable {
     }
 
     mutating func close(_ id: String) -> LegacySession? {
-        sessions.removeValue(forKey: id)
+        guard let session = sessions.removeValue(forKey: id) else { return nil }
+        end(id)
+        return session
     }
 
     /// Removes every session idle for longer than `idle` (a session with an open GET stream is
-    /// in use); returns them so that their streams can be closed.
+    /// in use); returns them so that their streams can be closed. Forgets ended ids that are
+    /// past `maxAge` (their seal refuses them anyway).
     mutating func expire(now: UInt64) -> [LegacySession] {
         let gone = sessions.values.filter { isExpired($0, now: now) }
-        for session in gone { sessions.removeValue(forKey: session.id) }
+        for session in gone {
+            sessions.removeValue(forKey: session.id)
+            end(session.id)
+        }
+        let oldest = wallClock() - maxAge
+        ended = ended.filter { $0.value >= oldest }
         return gone
     }
 
@@ -82,12 +115,16 @@ struct LegacySessionTable: Sendable {
         sessions.values.count { $0.server == server }
     }
 
+    private mutating func end(_ id: String) {
+        ended[id] = seal.open(id)?.issued ?? wallClock()
+    }
+
     private func isExpired(_ session: LegacySession, now: UInt64) -> Bool {
         if let stream = session.stream, !stream.isClosed { return false }
         return now > session.lastSeen && now - session.lastSeen > idleNanoseconds
     }
 
-    /// A new session id: 128 bits from the system's secure generator, as 32 hex digits.
+    /// 128 bits from the system's secure generator, as 32 hex digits.
     static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
         return TraceContext.hex(generator.next(), digits: 16) + TraceContext.hex(generator.next(), digits: 16)

@@ -8,15 +8,16 @@ import Testing
 /// `/mcp/<name>` for clients of 2025-03-26 … 2025-11-25: the handshake answered by the gateway,
 /// sessions, the GET stream, DELETE, ping, cancellation, and the exact 400/404/405 cases.
 @Suite struct LegacyEndpointTests {
-    @Test func initializeNegotiatesAndOpensASessionOf128Bits() async throws {
+    @Test func initializeNegotiatesAndOpensASealedSession() async throws {
         let harness = try GatewayHarness()
         let body =
             #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{"sampling":{}},"clientInfo":{"name":"x","version":"1"}}}"#
         let reply = try await harness.post(body: body)
         #expect(reply.status == 200)
         let session = try #require(reply.header("Mcp-Session-Id"))
-        #expect(session.count == 32)
-        #expect(session.allSatisfy { $0.isHexDigit })
+        // Sealed: visible ASCII, with 128 random bits inside.
+        #expect(session.hasPrefix("s1.") && session.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E })
+        #expect(harness.gateway.state.withLock { $0.sessions.seal.open(session)?.server } == "demo")
         let result = try #require(reply.json?["result"])
         #expect(result["protocolVersion"] == "2025-03-26")
         #expect(result["serverInfo"]?["name"] == "demo-server")
@@ -146,7 +147,9 @@ import Testing
     }
 
     @Test func idleSessionsExpireAndTheCapEvictsTheOldest() {
-        var table = LegacySessionTable(idle: .seconds(10), limit: 2)
+        var table = LegacySessionTable(
+            idle: .seconds(10), limit: 2, seal: SessionSeal(key: Array(repeating: 7, count: 32)), maxAge: .seconds(3600),
+            wallClock: { 1_800_000_000 })
         let client = ClientContext(era: .legacy, version: "2025-06-18", capabilities: .object([]), info: nil, logLevel: nil)
         #expect(table.open(id: "a", server: "s", client: client, now: 0) == nil)
         #expect(table.open(id: "b", server: "s", client: client, now: 5_000_000_000) == nil)

@@ -62,12 +62,16 @@ class Controller:
         self.port = free_port()
         self.log_path = os.path.join(self.root, "controller.log")
         self.log = open(self.log_path, "w")
-        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.root}
-        environment.update(env or {})
+        self.environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.root}
+        self.environment.update(env or {})
+        self.token = (env or {}).get("OMNI_API_TOKENS", "").split(",")[0] or None
+        self.start()
+
+    def start(self):
+        """Starts `controller run` on this root and port; returns once /readyz is 200."""
         self.process = subprocess.Popen(
             [CONTROLLER, "run", "--root", self.root, "--listen", f"127.0.0.1:{self.port}"],
-            env=environment, stdout=self.log, stderr=subprocess.STDOUT)
-        self.token = (env or {}).get("OMNI_API_TOKENS", "").split(",")[0] or None
+            env=self.environment, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -78,6 +82,16 @@ class Controller:
         else:
             self.stop()
             pytest.fail(f"not ready within 60 s: {self.get('/readyz')}")
+
+    def restart(self, kill: bool = False):
+        """Stops the controller (SIGTERM, or SIGKILL with `kill`: its children outlive it) and
+        starts it again on the same root and port."""
+        if kill:
+            self.process.kill()
+        else:
+            self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        self.start()
 
     def write_manifest(self, name: str, command: list, limits: str = FAST):
         """Writes (or rewrites) a server's manifest whole, by rename, as an editor or `git

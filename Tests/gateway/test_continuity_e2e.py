@@ -6,7 +6,9 @@
 - a child killed under load: calls made while it restarts wait and succeed once it is ready;
 - a legacy GET stream and a modern `subscriptions/listen` stream each get exactly one
   `tools/list_changed` for a burst of three restarts that changed the tools;
-- SIGTERM while a call is in flight: the call is answered, then the controller stops cleanly.
+- SIGTERM while a call is in flight: the call is answered, then the controller stops cleanly;
+- a legacy session survives controller restarts (SIGTERM and kill -9); a tampered or deleted
+  session id is 404.
 
 Every wait is bounded; nothing here judges speed.
 """
@@ -206,5 +208,39 @@ def test_sigterm_lets_a_call_in_flight_finish_then_stops_cleanly():
         c.wait_gone(pid)
         log = c.read_log()
         assert "shutdown.done" in log and "shutdown.cut" not in log
+    finally:
+        c.stop()
+
+
+def test_a_legacy_session_survives_controller_restarts_and_a_tampered_one_is_404():
+    c = Controller({"demo": (demo(), "{ rps: 10000, burst: 10000, concurrency: 64, request_timeout: 30s }")})
+    try:
+        client = Raw(c.port, "demo")
+        client.initialize()
+        session = client.session
+        for kill in (False, True):
+            c.restart(kill=kill)
+            c.wait_ready("demo")
+            again = Raw(c.port, "demo")
+            again.session, again.version = session, client.version
+            text = f"after {'kill -9' if kill else 'SIGTERM'}"
+            response, reply = again.legacy_call("tools/call", {"name": "echo", "arguments": {"text": text}})
+            assert response.status == 200 and reply["result"]["content"][0]["text"] == text, reply
+        # One character changed anywhere: not a session.
+        for position in (5, len(session) // 2, len(session) - 2):
+            forged = Raw(c.port, "demo")
+            swapped = "A" if session[position] != "A" else "B"
+            forged.session, forged.version = session[:position] + swapped + session[position + 1:], client.version
+            response, _ = forged.legacy_call("tools/list", {})
+            assert response.status == 404
+        # Deleted: gone (ended ids are remembered in memory, for the life of this controller).
+        deleter = Raw(c.port, "demo")
+        deleter.conn.request("DELETE", "/mcp/demo", headers={"Mcp-Session-Id": session})
+        assert deleter.conn.getresponse().status == 200
+        gone = Raw(c.port, "demo")
+        gone.session, gone.version = session, client.version
+        assert gone.legacy_call("tools/list", {})[0].status == 404
+        key = os.path.join(c.root, "var", "session.key")
+        assert os.stat(key).st_mode & 0o777 == 0o600
     finally:
         c.stop()
