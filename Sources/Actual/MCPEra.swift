@@ -47,6 +47,17 @@ public struct ServerIdentity: Sendable, Hashable {
     public var capabilities: JSONValue
     public var instructions: String?
 
+    public init(
+        era: MCPEra, protocolVersion: String, name: String?, version: String?, capabilities: JSONValue, instructions: String? = nil
+    ) {
+        self.era = era
+        self.protocolVersion = protocolVersion
+        self.name = name
+        self.version = version
+        self.capabilities = capabilities
+        self.instructions = instructions
+    }
+
     /// Whether the server offers tools (`capabilities.tools` present).
     public var hasTools: Bool { capabilities["tools"] != nil }
 }

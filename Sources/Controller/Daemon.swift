@@ -99,7 +99,7 @@ actor Daemon {
             // Health probes are answered even when other clients hold every connection slot.
             // The admin API reads no bodies: 64 KiB keeps thousands of connections from each
             // holding megabytes. MCP messages may be up to 4 MiB.
-            let limits = HTTPLimits(body: 64 << 10, bodyByPrefix: [Gateway.pathPrefix: 4 << 20])
+            let limits = HTTPLimits(body: 64 << 10, bodyByPrefix: [Gateway.aggregatePath: 4 << 20])
             let server = try HTTPServer(host: listen.host, port: listen.port, limits: limits, alwaysServe: ["/healthz", "/readyz"]) {
                 [weak self] request, responder in
                 // Liveness needs no state: answered on the I/O thread, with no task hop.
@@ -108,7 +108,7 @@ actor Daemon {
                     return
                 }
                 // The MCP front door answers on the I/O thread too: no task per request.
-                if request.path.hasPrefix(Gateway.pathPrefix) {
+                if request.path.hasPrefix(Gateway.pathPrefix) || request.path == Gateway.aggregatePath {
                     gateway.handle(request, responder)
                     return
                 }

@@ -23,7 +23,7 @@ extension Gateway {
                 headers: [.init(name: "WWW-Authenticate", value: "Bearer realm=\"omni-mcp\"")])
             return reject(responder, request, failure)
         }
-        let name = String(request.path.dropFirst(Gateway.pathPrefix.count))
+        let name = Gateway.serverName(of: request)
         guard !stopped else {
             return reject(
                 responder, request, RPCFailure.refusal(GatewayRefusal(.unavailable, server: name, reason: "shutting down"), id: nil))
@@ -239,10 +239,14 @@ extension Gateway {
 
     // MARK: Requests the gateway answers or forwards
 
-    private func forward(
+    func forward(
         _ request: HTTPRequest, _ responder: HTTPResponder, server: String, id: JSONValue, method: String, params: JSONValue?,
         client: ClientContext, session: String?, accept: Acceptance
     ) {
+        if server == Gateway.aggregate {
+            return aggregateForward(
+                request, responder, id: id, method: method, params: params, client: client, session: session, accept: accept)
+        }
         let timeout = state.withLock { $0.entries[server]?.guards.limits.requestTimeout } ?? .seconds(30)
         let call = GatewayCall(
             gateway: self, server: server, method: method, id: id, params: params, client: client, responder: responder,
@@ -253,11 +257,18 @@ extension Gateway {
     }
 
     /// A request the gateway answers from the routed instance's recorded identity, or while a
-    /// restart is under way from the identity of the process it replaces.
+    /// restart is under way from the identity of the process it replaces; on `/mcp` from the
+    /// aggregate's own.
     private func answerLocally(
         _ request: HTTPRequest, _ responder: HTTPResponder, server: String, id: JSONValue, method: String, client: ClientContext,
         result: (ServerIdentity) -> JSONValue, headers: () -> [(String, String)] = { [] }
     ) {
+        if server == Gateway.aggregate {
+            let extra = headers()
+            return respondLocally(
+                responder, request, server: server, id: id, method: method, client: client, result: result(Gateway.aggregateIdentity),
+                headers: extra)
+        }
         switch target(for: server) {
         case .success(let upstream):
             let extra = headers()
@@ -297,13 +308,18 @@ extension Gateway {
                 responder, request,
                 RPCFailure(status: 406, code: -32600, message: "Not Acceptable: subscriptions/listen needs text/event-stream", id: id))
         }
-        guard case .success(let upstream) = target(for: server) else {
+        let capabilities: JSONValue
+        if server == Gateway.aggregate {
+            capabilities = Gateway.aggregateIdentity.capabilities
+        } else if case .success(let upstream) = target(for: server) {
+            capabilities = upstream.identity.capabilities
+        } else {
             return reject(
                 responder, request,
                 RPCFailure.refusal(GatewayRefusal(.unavailable, server: server, reason: "no process is ready"), id: id))
         }
         let stream = HTTPStream(keepAlive: options.keepAlive)
-        let filter = Listener.Filter(requested: params?["notifications"], capabilities: upstream.identity.capabilities)
+        let filter = Listener.Filter(requested: params?["notifications"], capabilities: capabilities)
         let listener = Listener(server: server, id: id, filter: filter, stream: stream)
         let key = ObjectIdentifier(listener)
         let admitted = state.withLock { state -> Bool in
@@ -332,13 +348,18 @@ extension Gateway {
     ) {
         let headers = failure.headers.map { ($0.name, $0.value) }
         responder.respond(.json(failure.status, failure.body.renderedBytes(), headers: headers))
-        let name = server ?? String(request.path.dropFirst(Gateway.pathPrefix.count))
+        let name = server ?? Gateway.serverName(of: request)
         let outcome = failure.code == -32005 || failure.code <= -32001 && failure.code >= -32007 ? "refused" : "invalid"
         report(
             GatewayRecord(
                 server: name, method: method ?? request.header("Mcp-Method") ?? "-", tool: nil, era: client?.era ?? .legacy, session: nil,
                 outcome: outcome, status: failure.status, latency: .zero,
                 traceID: TraceContext(traceparent: request.header("traceparent")).traceID, instance: nil, error: failure.message))
+    }
+
+    /// The server a request's path names: `/mcp/<name>`, or the aggregate for `/mcp`.
+    static func serverName(of request: HTTPRequest) -> String {
+        request.path == aggregatePath ? aggregate : String(request.path.dropFirst(pathPrefix.count))
     }
 
     static func unsupported(_ version: String, id: JSONValue?) -> RPCFailure {
@@ -348,7 +369,9 @@ extension Gateway {
     }
 
     func report(_ record: GatewayRecord) {
-        let known = state.withLock { $0.entries[record.server] != nil || $0.notRunnable[record.server] != nil }
+        let known =
+            record.server == Gateway.aggregate
+            || state.withLock { $0.entries[record.server] != nil || $0.notRunnable[record.server] != nil }
         // Requests for names that do not exist are not counted per name: a client could
         // otherwise make up series without end.
         metrics.record(

@@ -57,6 +57,14 @@ extension Gateway {
         }
     }
 
+    /// A server joined or left the fleet: `/mcp` clients are told its lists changed.
+    func announceToAggregate() {
+        state.withLock { state in
+            for kind in ListWatch.Kind.allCases { state.lists[Gateway.aggregate, default: ListWatch()].announce(kind) }
+        }
+        scheduleListFlush(Gateway.aggregate)
+    }
+
     /// Tells `server`'s clients what changed since they were last told: legacy GET streams
     /// and modern listen streams that asked for that kind.
     func flushListChanges(_ server: String) {
@@ -65,7 +73,11 @@ extension Gateway {
             let due = watch.flush()
             state.lists[server] = watch
             guard !due.isEmpty else { return ([], [], []) }
-            return (due, state.sessions.streams(of: server), state.listeners.values.filter { $0.server == server })
+            // `/mcp` clients hear of every server's changes too.
+            let names: Set<String> = [server, Gateway.aggregate]
+            let streams =
+                state.sessions.streams(of: server) + (server == Gateway.aggregate ? [] : state.sessions.streams(of: Gateway.aggregate))
+            return (due, streams, state.listeners.values.filter { names.contains($0.server) })
         }
         for kind in due {
             let event = SSEMessage.event(RPCReply.notification(kind.notification, params: nil))

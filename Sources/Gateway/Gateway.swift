@@ -37,6 +37,9 @@ public final class Gateway: Sendable {
         public var listChangedQuiet: Duration = .seconds(2)
         /// …and at the latest this long after the first change of a burst.
         public var listChangedMaxDelay: Duration = .seconds(10)
+        /// How long `/mcp` waits for each server's list; a server later than this is left out
+        /// of that answer.
+        public var aggregateListDeadline: Duration = .seconds(2)
         /// Requests per server that may wait for a process to become ready (a start, a restart
         /// in backoff); more are refused at once.
         public var maxWaitingForReady = 256
@@ -96,6 +99,10 @@ public final class Gateway: Sendable {
         var paramHeaders: [String: ParamHeaders] = [:]
         /// Each server's lists as its clients know them, and changes not told yet.
         var lists: [String: ListWatch] = [:]
+        /// The aggregate's public tool and prompt names from its last listings (by list key),
+        /// and which server each listed resource URI belongs to.
+        var aggregateNames: [String: [String: (String, String)]] = [:]
+        var aggregateURIs: [String: String] = [:]
         /// Until when each instance's server requests are refused: a call to it was given up.
         var abandoned: [InstanceID: UInt64] = [:]
         var nextRelayed = 0
@@ -180,6 +187,8 @@ public final class Gateway: Sendable {
             return (granted, closed, gone, stranded, listeners)
         }
         for name in gone where notRunnable[name] == nil { metrics.forget(name) }
+        // The fleet's lists changed: `/mcp` clients are told.
+        if !gone.isEmpty { announceToAggregate() }
         for call in granted { call.granted() }
         for stream in closed { stream.finish() }
         // Waiting for a server that no longer exists: refused now, not at their deadline.
@@ -233,15 +242,18 @@ public final class Gateway: Sendable {
             relay(request, from: upstream)
             return true
         }
-        let waiting = state.withLock { state -> [GatewayCall] in
+        let (waiting, joined) = state.withLock { state -> ([GatewayCall], Bool) in
             state.routing.switchTo(upstream, for: id.name)
             state.holds[id.name] = nil
+            let joined = state.lastIdentity[id.name] == nil
             state.lastIdentity[id.name] = identity
             // A new process may have other tools: learned again from its own list.
             state.paramHeaders[id.name] = nil
-            return state.readyWaiters.removeValue(forKey: id.name).map { Array($0.values) } ?? []
+            return (state.readyWaiters.removeValue(forKey: id.name).map { Array($0.values) } ?? [], joined)
         }
         learnLists(of: upstream)
+        // A server new to the fleet changes the aggregate's lists.
+        if joined { announceToAggregate() }
         for call in waiting { call.becameReady() }
     }
 
@@ -411,7 +423,8 @@ public final class Gateway: Sendable {
 
     /// Whether `server` is a name the gateway knows (runnable or not).
     func knows(_ server: String) -> Bool {
-        state.withLock { $0.entries[server] != nil || $0.notRunnable[server] != nil || $0.routing.routes[server] != nil }
+        server == Gateway.aggregate
+            || state.withLock { $0.entries[server] != nil || $0.notRunnable[server] != nil || $0.routing.routes[server] != nil }
     }
 
     var now: UInt64 { EventLoop.now() }

@@ -108,7 +108,9 @@ final class GatewayHarness: Sendable {
     }
 
     /// A legacy session: `initialize` answered, its id returned.
-    func initialize(version: String = "2025-06-18", capabilities: JSONValue = .object([])) async throws -> String {
+    func initialize(version: String = "2025-06-18", capabilities: JSONValue = .object([]), path: String = "/mcp/demo") async throws
+        -> String
+    {
         let body: JSONValue = .object([
             ("jsonrpc", "2.0"), ("id", 0), ("method", "initialize"),
             (
@@ -119,19 +121,21 @@ final class GatewayHarness: Sendable {
                 ])
             ),
         ])
-        let reply = try await post(body: body.rendered())
+        let reply = try await post(path, body: body.rendered())
         #expect(reply.status == 200)
         return try #require(reply.header("Mcp-Session-Id"))
     }
 
-    func legacy(_ method: String, id: JSONValue? = 1, params: JSONValue? = nil, session: String?) async throws -> Reply {
+    func legacy(_ method: String, id: JSONValue? = 1, params: JSONValue? = nil, session: String?, path: String = "/mcp/demo")
+        async throws -> Reply
+    {
         var pairs: [(String, JSONValue)] = [("jsonrpc", "2.0")]
         if let id { pairs.append(("id", id)) }
         pairs.append(("method", .string(method)))
         if let params { pairs.append(("params", params)) }
         var headers = [("MCP-Protocol-Version", "2025-06-18")]
         if let session { headers.append(("Mcp-Session-Id", session)) }
-        return try await post(body: JSONValue.object(pairs).rendered(), headers: headers)
+        return try await post(path, body: JSONValue.object(pairs).rendered(), headers: headers)
     }
 
     /// Waits (bounded) until `condition` holds; the gateway's work is on other threads.
