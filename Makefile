@@ -36,6 +36,7 @@ bench: setup
 	bench/reload.sh
 	bench/http.sh
 	bench/gateway.sh
+	bench/continuity.sh
 
 # Regenerates the committed artefacts that tests compare against.
 docs: build
