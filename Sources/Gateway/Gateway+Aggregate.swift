@@ -43,10 +43,17 @@ extension Gateway {
                     responder, request, .invalidParams("no \(method == "tools/call" ? "tool" : "prompt") by that name on /mcp", id: id),
                     server: Gateway.aggregate, method: method, client: client)
             }
-            guard knows(server) else {
+            // Only a real server: `*__…` would route back here without end.
+            guard server != Gateway.aggregate, knows(server) else {
                 return reject(
                     responder, request, .invalidParams("\(name) names no server (names are <server>__<name>)", id: id),
                     server: Gateway.aggregate, method: method, client: client)
+            }
+            if client.era == .modern, method == "tools/call",
+                let why = state.withLock({ $0.paramHeaders[server] })?.mismatch(
+                    tool: own, arguments: params?["arguments"], request: request)
+            {
+                return reject(responder, request, .headerMismatch(why, id: id), server: server, method: method, client: client)
             }
             let rewritten = (params ?? .object([])).setting("name", to: .string(own))
             forward(
@@ -54,7 +61,7 @@ extension Gateway {
                 accept: accept)
         case "resources/read", "resources/subscribe", "resources/unsubscribe":
             let uri = params?["uri"]?.stringValue
-            guard let uri, let server = state.withLock({ $0.aggregateURIs[uri] }) else {
+            guard let uri, let server = state.withLock({ $0.aggregateURIs[uri] }), server != Gateway.aggregate else {
                 return reject(
                     responder, request, .invalidParams("no listed resource has that uri on /mcp (list resources first)", id: id),
                     server: Gateway.aggregate, method: method, client: client)
@@ -127,9 +134,17 @@ extension Gateway {
                 items.append(renamed)
             }
         }
+        // Servers that answered replace their own entries; a server left out of this answer
+        // (late, failing) keeps those of its last listing, so names handed out stay routable.
+        let answered = Set(results.keys)
         state.withLock { state in
-            if key == "tools" || key == "prompts" { state.aggregateNames[key] = names }
-            if key == "resources" { state.aggregateURIs = uris }
+            if key == "tools" || key == "prompts" {
+                let kept = (state.aggregateNames[key] ?? [:]).filter { !answered.contains($0.value.0) }
+                state.aggregateNames[key] = kept.merging(names) { _, new in new }
+            }
+            if key == "resources" {
+                state.aggregateURIs = state.aggregateURIs.filter { !answered.contains($0.value) }.merging(uris) { old, _ in old }
+            }
         }
         return .object([(key, .array(items))])
     }

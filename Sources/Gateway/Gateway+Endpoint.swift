@@ -24,9 +24,11 @@ extension Gateway {
             return reject(responder, request, failure)
         }
         let name = Gateway.serverName(of: request)
-        guard !stopped else {
-            return reject(
-                responder, request, RPCFailure.refusal(GatewayRefusal(.unavailable, server: name, reason: "shutting down"), id: nil))
+        // Shutting down: POSTs still come in (answers, cancellations and retries that calls in
+        // flight need to finish; new requests are refused where they start) and DELETEs end
+        // sessions; GET streams are over.
+        guard !stopped || request.method == "POST" || request.method == "DELETE" else {
+            return reject(responder, request, Gateway.shuttingDown(name, id: nil))
         }
         guard knows(name) else {
             return reject(responder, request, RPCFailure(status: 404, code: -32005, message: "no server named \(name)"))
@@ -141,7 +143,14 @@ extension Gateway {
             }
             return initialize(request, responder, server: server, id: id, params: params)
         }
-        let session = state.withLock { $0.sessions.use(sessionID, server: server, now: now) }
+        let (session, sweep) = state.withLock { state -> (LegacySession?, Bool) in
+            let session = state.sessions.use(sessionID, server: server, now: now)
+            // A session taken back after a restart expires like any other.
+            let sweep = session != nil && !state.sweeping
+            if sweep { state.sweeping = true }
+            return (session, sweep)
+        }
+        if sweep { scheduleSweep() }
         guard let session else {
             return reject(responder, request, RPCFailure(status: 404, code: -32600, message: "Session not found"))
         }
@@ -179,6 +188,7 @@ extension Gateway {
     }
 
     private func initialize(_ request: HTTPRequest, _ responder: HTTPResponder, server: String, id: JSONValue, params: JSONValue?) {
+        if isStopped { return reject(responder, request, Gateway.shuttingDown(server, id: id)) }
         let version = ProtocolVersions.negotiate(params?["protocolVersion"]?.stringValue)
         let client = ClientContext(
             era: .legacy, version: version, capabilities: params?["capabilities"] ?? .object([]), info: params?["clientInfo"],
@@ -243,6 +253,9 @@ extension Gateway {
         _ request: HTTPRequest, _ responder: HTTPResponder, server: String, id: JSONValue, method: String, params: JSONValue?,
         client: ClientContext, session: String?, accept: Acceptance
     ) {
+        if isStopped {
+            return reject(responder, request, Gateway.shuttingDown(server, id: id), server: server, method: method, client: client)
+        }
         if server == Gateway.aggregate {
             return aggregateForward(
                 request, responder, id: id, method: method, params: params, client: client, session: session, accept: accept)
@@ -303,6 +316,7 @@ extension Gateway {
     private func listen(
         _ request: HTTPRequest, _ responder: HTTPResponder, server: String, id: JSONValue, params: JSONValue?, accept: Acceptance
     ) {
+        if isStopped { return reject(responder, request, Gateway.shuttingDown(server, id: id)) }
         guard accept.stream else {
             return reject(
                 responder, request,
@@ -360,6 +374,12 @@ extension Gateway {
     /// The server a request's path names: `/mcp/<name>`, or the aggregate for `/mcp`.
     static func serverName(of request: HTTPRequest) -> String {
         request.path == aggregatePath ? aggregate : String(request.path.dropFirst(pathPrefix.count))
+    }
+
+    var isStopped: Bool { state.withLock { $0.stopped } }
+
+    static func shuttingDown(_ server: String, id: JSONValue?) -> RPCFailure {
+        RPCFailure.refusal(GatewayRefusal(.unavailable, server: server, reason: "shutting down"), id: id)
     }
 
     static func unsupported(_ version: String, id: JSONValue?) -> RPCFailure {

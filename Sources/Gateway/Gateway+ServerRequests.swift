@@ -181,7 +181,8 @@ extension Gateway {
     ) -> Bool {
         guard
             let parked = state.withLock({ state -> ParkedCall? in
-                guard let parked = state.parked[token], parked.call.server == server else { return nil }
+                // A call made through `/mcp` is resumed there too (its own server is behind it).
+                guard let parked = state.parked[token], parked.call.server == server || server == Gateway.aggregate else { return nil }
                 state.parked[token] = nil
                 return parked
             })

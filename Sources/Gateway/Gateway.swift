@@ -173,7 +173,7 @@ public final class Gateway: Sendable {
                 stranded += state.readyWaiters.removeValue(forKey: name)?.values.map { $0 } ?? []
             }
             var listeners: [Listener] = []
-            for (key, listener) in state.listeners where servers[listener.server] == nil {
+            for (key, listener) in state.listeners where servers[listener.server] == nil && listener.server != Gateway.aggregate {
                 listeners.append(listener)
                 state.listeners[key] = nil
             }
@@ -254,7 +254,8 @@ public final class Gateway: Sendable {
         learnLists(of: upstream)
         // A server new to the fleet changes the aggregate's lists.
         if joined { announceToAggregate() }
-        for call in waiting { call.becameReady() }
+        // On the loop, like the calls' timers and cancellations: admission never races them.
+        for call in waiting { loop.execute { call.becameReady() } }
     }
 
     /// Adds a `tools/list` result's annotations to what the gateway checks.

@@ -124,31 +124,39 @@ final class GatewayCall: Sendable {
         case .success(let found): upstream = found
         }
         let now = gateway.clock.now
-        let admission: ServerGuards.Admission? = gateway.state.withLock { gatewayState in
-            guard var entry = gatewayState.entries[server] else { return nil }
-            let admission = entry.guards.admit(at: now)
-            if case .wait(let ticket, let trial) = admission {
-                entry.waiters[ticket] = self
-                state.withLock { state in
+        // Admission and what it gives the call (a queue place, a slot) in one step under both
+        // locks, and only while the call is new: one that ended meanwhile (deadline, client
+        // gone) takes nothing it would never give back.
+        let admission: ServerGuards.Admission?? = gateway.state.withLock { gatewayState in
+            state.withLock { state -> ServerGuards.Admission?? in
+                guard case .new = state.phase else { return .some(nil) }
+                guard var entry = gatewayState.entries[server] else { return .none }
+                let admission = entry.guards.admit(at: now)
+                switch admission {
+                case .wait(let ticket, let trial):
+                    entry.waiters[ticket] = self
                     state.phase = .waiting(ticket: ticket)
                     state.trial = trial
+                case .proceed(let trial):
+                    state.trial = trial
+                    state.holdsSlot = true
+                case .refuse:
+                    break
                 }
+                gatewayState.entries[server] = entry
+                return .some(admission)
             }
-            gatewayState.entries[server] = entry
-            return admission
         }
         switch admission {
-        case nil:
+        case .none:
             finish(.refused(GatewayRefusal(.unavailable, server: server, reason: "the server left the configuration")))
-        case .refuse(let refusal):
+        case .some(.none):
+            return
+        case .some(.refuse(let refusal)):
             finish(.refused(refusal))
-        case .wait:
+        case .some(.wait):
             break
-        case .proceed(let trial):
-            state.withLock { state in
-                state.trial = trial
-                state.holdsSlot = true
-            }
+        case .some(.proceed):
             send(upstream)
         }
     }
@@ -203,17 +211,30 @@ final class GatewayCall: Sendable {
     private func send(_ upstream: Upstream) {
         // Registered as the instance's caller in the same step as it starts sending, so a call
         // that ends at any moment is never left behind in the registry.
-        let proceed = gateway.state.withLock { gatewayState -> Bool in
-            state.withLock { state -> Bool in
-                guard case .new = state.phase else { return false }
+        // Also checked in that step: the instance still takes new requests. One that started
+        // draining since admission has had its drain told "nothing in flight" already.
+        enum Step { case proceed, ended, rerouted }
+        let step = gateway.state.withLock { gatewayState -> Step in
+            state.withLock { state -> Step in
+                guard case .new = state.phase else { return .ended }
+                guard gatewayState.routing.routes[server]?.active == upstream else { return .rerouted }
                 state.phase = .sending(upstream)
                 state.instance = upstream.instance
                 state.attempt += 1
                 gatewayState.calls[upstream.instance, default: [:]][ObjectIdentifier(self)] = self
-                return true
+                return .proceed
             }
         }
-        guard proceed else { return }
+        switch step {
+        case .ended: return
+        case .proceed: break
+        case .rerouted:
+            switch gateway.target(for: server) {
+            case .success(let successor): return send(successor)
+            case .failure(let refusal): return finish(.refused(refusal))
+            case nil: return finish(.refused(GatewayRefusal(.unavailable, server: server, reason: "no server named \(server)")))
+            }
+        }
         let sent = EraTranslation.params(params, server: upstream.identity, client: client, traceparent: trace.traceparent)
         let wantsProgress = params?["_meta"]?["progressToken"] != nil
         let sink: @Sendable (JSONValue) -> Void = { [self] in progress($0) }

@@ -29,8 +29,10 @@ struct LegacySessionTable: Sendable {
     /// Seconds since 1970, for the age of ids (monotonic time does not survive a restart).
     let wallClock: @Sendable () -> Int64
     let maxAge: Int64
-    /// Ids that ended, with when they were issued.
+    /// Ids that ended (by their MAC, which is unique to each), with when they were issued;
+    /// at most `endedLimit`, the oldest forgotten first.
     private var ended: [String: Int64] = [:]
+    private var endedLimit: Int { max(10_000, 4 * limit) }
     /// `idle` in the event loop's nanoseconds.
     private let idleNanoseconds: UInt64
 
@@ -65,7 +67,7 @@ struct LegacySessionTable: Sendable {
     /// then removed: `expire` closes its stream), or another server's. A genuine sealed id
     /// this table does not hold is taken back (a controller restart in between).
     mutating func use(_ id: String, server: String, now: UInt64) -> LegacySession? {
-        if sessions[id] == nil, ended[id] == nil, let contents = seal.open(id), contents.server == server,
+        if sessions[id] == nil, ended[LegacySessionTable.endedKey(id)] == nil, let contents = seal.open(id), contents.server == server,
             wallClock() - contents.issued <= maxAge, sessions.count < limit
         {
             sessions[id] = LegacySession(id: id, server: server, client: contents.client, lastSeen: now)
@@ -116,7 +118,16 @@ struct LegacySessionTable: Sendable {
     }
 
     private mutating func end(_ id: String) {
-        ended[id] = seal.open(id)?.issued ?? wallClock()
+        ended[LegacySessionTable.endedKey(id)] = seal.open(id)?.issued ?? wallClock()
+        if ended.count > endedLimit {
+            // Half of the oldest go at once, so that this sort is rare.
+            let oldest = ended.sorted { $0.value < $1.value }.prefix(ended.count / 2)
+            for (key, _) in oldest { ended[key] = nil }
+        }
+    }
+
+    private static func endedKey(_ id: String) -> String {
+        id.lastIndex(of: ".").map { String(id[id.index(after: $0)...]) } ?? id
     }
 
     private func isExpired(_ session: LegacySession, now: UInt64) -> Bool {

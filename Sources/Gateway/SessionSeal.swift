@@ -37,6 +37,12 @@ struct SessionSeal: Sendable {
             fields = fields.map { $0.0 == "c" ? ("c", .object(names)) : $0 }
             payload = JSONValue.object(fields).renderedBytes()
         }
+        if payload.count > SessionSeal.maxPayload {
+            // Thousands of capability names: none are kept (the client then gets no server
+            // requests that need one).
+            fields = fields.map { $0.0 == "c" ? ("c", .object([])) : $0 }
+            payload = JSONValue.object(fields).renderedBytes()
+        }
         let body = SessionSeal.prefix + Base64URL.encode(payload)
         return body + "." + Base64URL.encode(HMAC.sha256(key: key, message: Array(body.utf8)))
     }

@@ -1,5 +1,6 @@
 import Actual
 import Desired
+import HTTP
 import JSON
 import Testing
 
@@ -76,6 +77,31 @@ import Testing
         // Unknown names and methods: clear errors.
         let unknown = try await harness.modern("tools/call", params: [("name", "nope__x")], path: "/mcp")
         #expect(unknown.json?["error"]?["code"] == -32602)
+        // A name that points back at the aggregate is refused, not routed in circles.
+        let circular = try await harness.modern("tools/call", params: [("name", "*__*__*__echo")], path: "/mcp")
+        #expect(circular.json?["error"]?["code"] == -32602)
+        // A reload keeps /mcp's listen streams open.
+        let listen = HTTPClientRequest(
+            method: "POST", target: "/mcp",
+            headers: [
+                ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "subscriptions/listen"), ("Content-Type", "application/json"),
+                ("Accept", "text/event-stream"),
+            ],
+            body: JSONValue.object([
+                ("jsonrpc", "2.0"), ("id", 3), ("method", "subscriptions/listen"),
+                ("params", .object([("notifications", .object([("toolsListChanged", true)])), ("_meta", GatewayHarness.modernMeta)])),
+            ]).renderedBytes())
+        let (chunks, stream) = harness.stream(listen)
+        await harness.eventually("the acknowledgement") { chunks.text.contains("acknowledged") }
+        let limits = Limits(rps: 1000, burst: 1000, concurrency: 8, requestTimeout: .seconds(10))
+        harness.gateway.configure(
+            servers: [
+                "demo": .init(limits: limits, backoff: []), "time": .init(limits: limits, backoff: []),
+                server: .init(limits: limits, backoff: []),
+            ],
+            notRunnable: [:])
+        #expect(harness.gateway.state.withLock { $0.listeners.values.contains { $0.server == Gateway.aggregate } })
+        stream.cancel()
         let other = try await harness.modern("completion/complete", path: "/mcp")
         #expect(other.json?["error"]?["code"] == -32601)
         let discover = try await harness.modern("server/discover", path: "/mcp")

@@ -1,5 +1,6 @@
 import Actual
 import Desired
+import HTTP
 import JSON
 import Synchronization
 import Testing
@@ -97,6 +98,18 @@ import Testing
         upstream.reply(try #require(upstream.pendingIDs.first), .success(.object([("content", .array([]))])))
         #expect(try await inFlight.status == 200)
         #expect(await quiesced.value == 0)
+        // Still taken while stopping: notifications (a cancellation, an answer); refused: new
+        // sessions and streams.
+        let notification = try await harness.post(
+            body: #"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#,
+            headers: [("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "notifications/progress")])
+        #expect(notification.status == 202)
+        let initialize = try await harness.post(
+            body: #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}}"#)
+        #expect(initialize.status == 503)
+        let get = try await harness.send(
+            HTTPClientRequest(method: "GET", target: "/mcp/demo", headers: [("Accept", "text/event-stream"), ("Mcp-Session-Id", "x")]))
+        #expect(get.status == 503)
         #expect(await harness.gateway.quiesce(within: .seconds(20)) == 0)
         await harness.stop()
     }

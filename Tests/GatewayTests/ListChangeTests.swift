@@ -35,6 +35,12 @@ import Testing
         #expect(ListWatch.Kind(notification: "notifications/message") == nil)
     }
 
+    /// What a flush of `demo`'s lists would tell now (the gateway's own state is not changed).
+    static func due(_ harness: GatewayHarness) -> [ListWatch.Kind] {
+        var watch = harness.gateway.state.withLock { $0.lists["demo"] } ?? ListWatch()
+        return watch.flush()
+    }
+
     static func upstream(tools: [String]) -> FakeUpstream {
         let listed: JSONValue = .array(tools.map { .object([("name", .string($0))]) })
         return FakeUpstream { method, _ in method == "tools/list" ? .answer(.object([("tools", listed)])) : .answer(.object([])) }
@@ -72,8 +78,9 @@ import Testing
         }
         await harness.eventually("the legacy notification") { legacy.text.contains("tools/list_changed") }
         await harness.eventually("the modern notification") { modern.text.contains("tools/list_changed") }
-        // Nothing more is due: a flush now sends nothing.
-        harness.gateway.flushListChanges("demo")
+        // Nothing more is due: no flush is pending, and one now would tell nothing.
+        #expect(harness.gateway.state.withLock { $0.lists["demo"]?.timer } == nil)
+        #expect(ListChangeTests.due(harness).isEmpty)
         #expect(legacy.text.components(separatedBy: "tools/list_changed").count == 2)
         #expect(modern.text.components(separatedBy: "tools/list_changed").count == 2)
         #expect(modern.text.contains("io.modelcontextprotocol/subscriptionId"))
@@ -82,9 +89,10 @@ import Testing
         harness.gateway.route(
             to: InstanceID(name: "demo", number: 5), channel: ListChangeTests.upstream(tools: ["echo", "roots"]),
             identity: GatewayHarness.modernServer)
-        await harness.eventually("the listing") { harness.gateway.state.withLock { $0.lists["demo"]?.timer == nil } }
-        harness.gateway.flushListChanges("demo")
-        #expect(legacy.text.components(separatedBy: "tools/list_changed").count == 2)
+        // The fake answers the listing within `route`: had it been a change, a flush would be
+        // pending now.
+        #expect(harness.gateway.state.withLock { $0.lists["demo"]?.timer } == nil)
+        #expect(ListChangeTests.due(harness).isEmpty)
         legacyCall.cancel()
         modernCall.cancel()
         await harness.stop()

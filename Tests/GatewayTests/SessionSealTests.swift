@@ -73,6 +73,13 @@ import Testing
         let small = try #require(seal.open(seal.seal(.init(server: "demo", client: big, issued: 1), nonce: "n")))
         #expect(small.client.capabilities == .object([("sampling", .object([]))]))
         #expect(small.client.info == nil)
+        // Thousands of capability names: none are kept, and the id stays small.
+        let many = ClientContext(
+            era: .legacy, version: "2025-06-18", capabilities: .object((0..<5000).map { ("c\($0)", .object([])) }), info: nil,
+            logLevel: nil)
+        let manyID = seal.seal(.init(server: "demo", client: many, issued: 1), nonce: "n")
+        #expect(manyID.utf8.count < 400)
+        #expect(seal.open(manyID)?.client.capabilities == .object([]))
     }
 
     @Test func aRestartedTableTakesBackGenuineIdsOnly() {
