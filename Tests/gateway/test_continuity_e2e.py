@@ -7,8 +7,8 @@
 - a legacy GET stream and a modern `subscriptions/listen` stream each get exactly one
   `tools/list_changed` for a burst of three restarts that changed the tools;
 - SIGTERM while a call is in flight: the call is answered, then the controller stops cleanly;
-- a legacy session survives controller restarts (SIGTERM and kill -9); a tampered or deleted
-  session id is 404.
+- a legacy session survives controller restarts (SIGTERM and kill -9), raw and with the
+  official SDK's legacy client; a tampered or deleted session id is 404.
 
 Every wait is bounded; nothing here judges speed.
 """
@@ -20,7 +20,10 @@ import socket
 import threading
 import time
 
-from harness import MODERN, Controller, Raw, demo
+import anyio
+import pytest
+from harness import FAST, MODERN, Controller, Raw, demo, text_of
+from mcp import Client
 
 
 def test_five_replacements_under_steady_load_fail_no_call():
@@ -242,5 +245,27 @@ def test_a_legacy_session_survives_controller_restarts_and_a_tampered_one_is_404
         assert gone.legacy_call("tools/list", {})[0].status == 404
         key = os.path.join(c.root, "var", "session.key")
         assert os.stat(key).st_mode & 0o777 == 0o600
+    finally:
+        c.stop()
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_the_sdk_legacy_client_keeps_its_session_across_controller_restarts():
+    c = Controller({"demo": (demo(), FAST)})
+    try:
+        with anyio.fail_after(90):
+            async with Client(c.url("demo"), mode="legacy") as client:
+                assert text_of(await client.call_tool("echo", {"text": "before"})) == "before"
+                for kill in (False, True):
+                    c.restart(kill=kill)
+                    c.wait_ready("demo")
+                    text = f"after {'kill -9' if kill else 'SIGTERM'}"
+                    # The same client object: no new initialize, the session id it holds.
+                    assert text_of(await client.call_tool("echo", {"text": text})) == text
     finally:
         c.stop()
