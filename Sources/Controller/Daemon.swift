@@ -86,6 +86,13 @@ actor Daemon {
         if gatewayOptions.sessionKey == nil {
             logger.log(.warning, "session.key", "cannot read or create \(root)/var/session.key: legacy sessions end with the controller")
         }
+        let maxAge = gatewayOptions.sessionMaxAge.components.seconds
+        if let (file, ended) = EndedSessionsFile.open(root: root, maxAge: maxAge, now: Int64(Date().timeIntervalSince1970)) {
+            gatewayOptions.endedSessions = ended
+            gatewayOptions.recordEndedSession = { key, issued in file.record(key, issued: issued) }
+        } else {
+            logger.log(.warning, "session.ended", "cannot keep \(root)/var/sessions.ended: a deleted session comes back after a restart")
+        }
         let gateway = Gateway(clock: clock, options: gatewayOptions) { reporter.report($0) }
         gateway.configureAccess(tokens: environment[config.tokensEnv] ?? "", allowedOrigins: config.allowedOrigins)
         self.gateway = gateway

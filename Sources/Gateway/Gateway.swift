@@ -26,6 +26,11 @@ public final class Gateway: Sendable {
         public var sessionKey: [UInt8]?
         /// A sealed id presented after a restart is taken back if issued within this.
         public var sessionMaxAge: Duration = .seconds(24 * 3600)
+        /// Session ids that ended before this gateway started (by MAC, with their issue time),
+        /// and where to record those that end from now on: a deleted or expired session stays
+        /// gone across restarts.
+        public var endedSessions: [String: Int64] = [:]
+        public var recordEndedSession: @Sendable (String, Int64) -> Void = { _, _ in }
         /// `:` comments on idle streams, so proxies and clients do not time them out.
         public var keepAlive: Duration = .seconds(15)
         /// Progress extends a request's deadline by `request_timeout`, up to this many times it.
@@ -128,7 +133,7 @@ public final class Gateway: Sendable {
         let key = options.sessionKey ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
         let sessions = LegacySessionTable(
             idle: options.sessionIdle, limit: options.maxSessions, seal: SessionSeal(key: key), maxAge: options.sessionMaxAge,
-            wallClock: { Int64(time(nil)) })
+            wallClock: { Int64(time(nil)) }, ended: options.endedSessions, recordEnded: options.recordEndedSession)
         state = Mutex(State(sessions: sessions))
     }
 

@@ -36,13 +36,23 @@ struct LegacySessionTable: Sendable {
     /// `idle` in the event loop's nanoseconds.
     private let idleNanoseconds: UInt64
 
-    init(idle: Duration, limit: Int, seal: SessionSeal, maxAge: Duration, wallClock: @escaping @Sendable () -> Int64) {
+    /// Told of every id that ends (its key and issue time), so that the owner can keep them
+    /// across restarts and hand them back as `ended`.
+    let recordEnded: @Sendable (String, Int64) -> Void
+
+    init(
+        idle: Duration, limit: Int, seal: SessionSeal, maxAge: Duration, wallClock: @escaping @Sendable () -> Int64,
+        ended: [String: Int64] = [:], recordEnded: @escaping @Sendable (String, Int64) -> Void = { _, _ in }
+    ) {
         self.idle = idle
         self.limit = max(1, limit)
         self.seal = seal
         self.maxAge = maxAge.components.seconds
         self.wallClock = wallClock
+        self.recordEnded = recordEnded
         idleNanoseconds = idle.nanoseconds
+        let oldest = wallClock() - self.maxAge
+        self.ended = ended.filter { $0.value >= oldest }
     }
 
     var count: Int { sessions.count }
@@ -118,7 +128,10 @@ struct LegacySessionTable: Sendable {
     }
 
     private mutating func end(_ id: String) {
-        ended[LegacySessionTable.endedKey(id)] = seal.open(id)?.issued ?? wallClock()
+        let key = LegacySessionTable.endedKey(id)
+        let issued = seal.open(id)?.issued ?? wallClock()
+        ended[key] = issued
+        recordEnded(key, issued)
         if ended.count > endedLimit {
             // Half of the oldest go at once, so that this sort is rare.
             let oldest = ended.sorted { $0.value < $1.value }.prefix(ended.count / 2)
@@ -126,7 +139,7 @@ struct LegacySessionTable: Sendable {
         }
     }
 
-    private static func endedKey(_ id: String) -> String {
+    static func endedKey(_ id: String) -> String {
         id.lastIndex(of: ".").map { String(id[id.index(after: $0)...]) } ?? id
     }
 

@@ -101,6 +101,18 @@ import Testing
         #expect(SessionSealTests.table(key: 9, clock: clock).count == 0)
         var otherKey = SessionSealTests.table(key: 9, clock: clock)
         #expect(otherKey.use(id, server: "demo", now: 5) == nil)
+        // An id that ended is recorded, and a table given the record refuses it.
+        let recorded = Mutex<[String: Int64]>([:])
+        var recording = LegacySessionTable(
+            idle: .seconds(60), limit: 10, seal: SessionSeal(key: Array(repeating: 1, count: 32)), maxAge: .seconds(3600),
+            wallClock: { clock.now }, recordEnded: { key, issued in recorded.withLock { $0[key] = issued } })
+        #expect(recording.use(id, server: "demo", now: 6) != nil)
+        #expect(recording.close(id) != nil)
+        #expect(recorded.withLock { $0 } == [LegacySessionTable.endedKey(id): clock.now])
+        var restarted = LegacySessionTable(
+            idle: .seconds(60), limit: 10, seal: SessionSeal(key: Array(repeating: 1, count: 32)), maxAge: .seconds(3600),
+            wallClock: { clock.now }, ended: recorded.withLock { $0 })
+        #expect(restarted.use(id, server: "demo", now: 7) == nil)
         // Too old to come back.
         clock.advance(3601)
         var later = SessionSealTests.table(clock: clock)

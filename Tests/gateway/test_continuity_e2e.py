@@ -236,13 +236,17 @@ def test_a_legacy_session_survives_controller_restarts_and_a_tampered_one_is_404
             forged.session, forged.version = session[:position] + swapped + session[position + 1:], client.version
             response, _ = forged.legacy_call("tools/list", {})
             assert response.status == 404
-        # Deleted: gone (ended ids are remembered in memory, for the life of this controller).
+        # Deleted: gone, and still gone after a restart (var/sessions.ended).
         deleter = Raw(c.port, "demo")
         deleter.conn.request("DELETE", "/mcp/demo", headers={"Mcp-Session-Id": session})
         assert deleter.conn.getresponse().status == 200
-        gone = Raw(c.port, "demo")
-        gone.session, gone.version = session, client.version
-        assert gone.legacy_call("tools/list", {})[0].status == 404
+        for restart in (False, True):
+            if restart:
+                c.restart()
+                c.wait_ready("demo")
+            gone = Raw(c.port, "demo")
+            gone.session, gone.version = session, client.version
+            assert gone.legacy_call("tools/list", {})[0].status == 404, restart
         key = os.path.join(c.root, "var", "session.key")
         assert os.stat(key).st_mode & 0o777 == 0o600
     finally:
