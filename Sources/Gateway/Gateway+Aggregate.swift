@@ -104,16 +104,56 @@ extension Gateway {
             era: .modern, version: ProtocolVersions.modern[0], capabilities: .object([]), info: MCPVersion.clientInfo, logLevel: nil)
         for upstream in upstreams {
             let server = upstream.instance.name
+            // Each server's own guards: one rate-limited, saturated or broken drops out.
+            guard let trial = admitLeg(server) else {
+                fanOut.arrive(server, nil)
+                continue
+            }
+            fanOut.admitted(server) { [weak self] outcome in self?.releaseLeg(server, trial: trial, outcome: outcome) }
             let params = EraTranslation.params(JSONValue?.none, server: upstream.identity, client: modern, traceparent: trace.traceparent)
             let forwarded = upstream.channel.forward(method, params: params, onProgress: nil) { _, outcome in
-                if case .success(let result) = outcome { fanOut.arrive(server, result) } else { fanOut.arrive(server, nil) }
+                switch outcome {
+                case .success(let result): fanOut.arrive(server, result)
+                case .failure(.remote): fanOut.arrive(server, nil)
+                case .failure: fanOut.arrive(server, nil, failed: true)
+                }
             }
             switch forwarded {
             case .success(let childID): fanOut.sent(server, upstream: upstream, childID: childID)
-            case .failure: fanOut.arrive(server, nil)
+            case .failure: fanOut.arrive(server, nil, failed: true)
             }
         }
         _ = loop.after(options.aggregateListDeadline) { fanOut.expire() }
+    }
+
+    /// Admits one leg of an aggregate listing at `server`'s guards without waiting: its trial
+    /// flag when admitted, nil when refused (rate, breaker) or it would have to queue.
+    private func admitLeg(_ server: String) -> Bool? {
+        let now = clock.now
+        return state.withLock { state -> Bool? in
+            guard var entry = state.entries[server] else { return nil }
+            defer { state.entries[server] = entry }
+            switch entry.guards.admit(at: now) {
+            case .proceed(let trial): return trial
+            case .wait(let ticket, let trial):
+                _ = entry.guards.cancelWait(ticket, trial: trial)
+                return nil
+            case .refuse: return nil
+            }
+        }
+    }
+
+    /// Gives a leg's slot back (a waiting call may take it).
+    private func releaseLeg(_ server: String, trial: Bool, outcome: ServerGuards.Outcome) {
+        let now = clock.now
+        let next = state.withLock { state -> GatewayCall? in
+            guard var entry = state.entries[server] else { return nil }
+            let ticket = entry.guards.finished(outcome, trial: trial, at: now)
+            let next = ticket.flatMap { entry.waiters.removeValue(forKey: $0) }
+            state.entries[server] = entry
+            return next
+        }
+        next?.granted()
     }
 
     /// The aggregate list from each server's result, and the names and URIs it maps.

@@ -123,4 +123,23 @@ import Testing
         #expect(harness.reported.last?.error == "3 server(s) left out")
         await harness.stop()
     }
+
+    @Test func eachListingLegPassesItsServersGuards() async throws {
+        let harness = try fleet(["time": AggregateTests.server(["get_current_time"])])
+        // `time` admits one request, then its bucket is empty for a while.
+        harness.gateway.configure(
+            servers: [
+                "demo": .init(limits: Limits(rps: 1000, burst: 1000, concurrency: 8, requestTimeout: .seconds(10)), backoff: []),
+                "time": .init(limits: Limits(rps: 0.01, burst: 1, concurrency: 8, requestTimeout: .seconds(10)), backoff: []),
+            ], notRunnable: [:])
+        let first = try await harness.modern("tools/list", path: "/mcp")
+        #expect(names(first).contains("time__get_current_time"))
+        let second = try await harness.modern("tools/list", path: "/mcp")
+        #expect(names(second) == ["demo__echo", "demo__add"])
+        #expect(harness.reported.last?.error == "1 server(s) left out")
+        // The same bucket guards `/mcp/time`.
+        let direct = try await harness.modern("tools/list", path: "/mcp/time")
+        #expect(direct.status == 429)
+        await harness.stop()
+    }
 }
