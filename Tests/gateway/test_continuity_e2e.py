@@ -2,7 +2,8 @@
 
 - steady load from several clients (both eras, raw keep-alive HTTP) while a server's manifest is
   edited so that it is replaced, five times in a row: not one failed call; the old process is
-  gone after each drain; the clients' next `tools/list` shows the change;
+  gone after each drain; the clients' next `tools/list` shows the change; the same with the
+  official SDK's clients of both eras across three replacements;
 - a child killed under load: calls made while it restarts wait and succeed once it is ready;
 - a legacy GET stream and a modern `subscriptions/listen` stream each get exactly one
   `tools/list_changed` for a burst of three restarts that changed the tools;
@@ -271,5 +272,51 @@ async def test_the_sdk_legacy_client_keeps_its_session_across_controller_restart
                     text = f"after {'kill -9' if kill else 'SIGTERM'}"
                     # The same client object: no new initialize, the session id it holds.
                     assert text_of(await client.call_tool("echo", {"text": text})) == text
+    finally:
+        c.stop()
+
+
+@pytest.mark.anyio
+async def test_sdk_clients_of_both_eras_fail_no_call_across_three_replacements():
+    c = Controller({"demo": (demo(), FAST)})
+    try:
+        failures = []
+        counts = {MODERN: 0, "legacy": 0}
+        stop = anyio.Event()
+
+        async def loop(mode):
+            async with Client(c.url("demo"), mode=mode) as client:
+                while not stop.is_set():
+                    text = f"{mode} {counts[mode]}"
+                    try:
+                        result = await client.call_tool("echo", {"text": text})
+                        if text_of(result) != text:
+                            failures.append((mode, text, text_of(result)))
+                    except Exception as error:
+                        failures.append((mode, text, repr(error)))
+                    counts[mode] += 1
+                # The next list shows the last edit's tool.
+                names = [tool.name for tool in (await client.list_tools()).tools]
+                assert "roots" in names, (mode, names)
+
+        with anyio.fail_after(120):
+            async with anyio.create_task_group() as group:
+                group.start_soon(loop, MODERN)
+                group.start_soon(loop, "legacy")
+                for edit in range(3):
+                    before = sum(counts.values())
+                    while sum(counts.values()) < before + 20:
+                        await anyio.sleep(0.01)
+                    old = await anyio.to_thread.run_sync(c.pid, "demo")
+                    flags = ["--name", f"sdk-{edit}"] + (["--ask-roots"] if edit == 2 else [])
+                    c.write_manifest("demo", demo(*flags))
+                    await anyio.to_thread.run_sync(lambda: c.wait_ready("demo", other_than=old))
+                    await anyio.to_thread.run_sync(c.wait_gone, old)
+                before = sum(counts.values())
+                while sum(counts.values()) < before + 20:
+                    await anyio.sleep(0.01)
+                stop.set()
+        print(f"{counts} SDK calls across three replacements, {len(failures)} failed")
+        assert not failures, failures[:5]
     finally:
         c.stop()
