@@ -12,13 +12,21 @@ extension Gateway {
         let params = EraTranslation.params(nil, server: upstream.identity, client: client, traceparent: nil)
         let server = upstream.instance.name
         for kind in ListWatch.Kind.allCases where upstream.identity.capabilities[kind.rawValue] != nil {
-            _ = upstream.channel.forward(kind.method, params: params, onProgress: nil) { [weak self] _, outcome in
+            let forwarded = upstream.channel.forward(kind.method, params: params, onProgress: nil) { [weak self] _, outcome in
                 guard let self, case .success(let result) = outcome else { return }
                 if kind == .tools { learned(tools: result, server: server) }
                 listed(kind, result: result, server: server, from: upstream.instance)
             }
+            // A server that never answers its list does not keep the request for its whole life
+            // (cancelling one already answered does nothing).
+            if case .success(let childID) = forwarded {
+                _ = loop.after(Gateway.listingDeadline) { _ = upstream.channel.abandon(childID, notifying: "no answer to \(kind.method)") }
+            }
         }
     }
+
+    /// How long the gateway's own listing of a new process may take.
+    static let listingDeadline: Duration = .seconds(30)
 
     /// A fresh listing of `server`'s `kind` by the process `id`: a change starts (or extends)
     /// the coalescing wait before clients are told.
