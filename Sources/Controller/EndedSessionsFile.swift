@@ -21,11 +21,8 @@ final class EndedSessionsFile: Sendable {
                 ended[String(parts[0])] = issued
             }
         }
-        try? FileManager.default.createDirectory(atPath: root + "/var", withIntermediateDirectories: true)
         let compact = ended.map { "\($0.key) \($0.value)\n" }.joined()
-        guard FileManager.default.createFile(atPath: path, contents: Data(compact.utf8), attributes: [.posixPermissions: 0o600]) else {
-            return nil
-        }
+        guard PrivateFile.write(Data(compact.utf8), root: root, name: "sessions.ended") != nil else { return nil }
         let descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         return (EndedSessionsFile(descriptor: descriptor), ended)

@@ -17,14 +17,8 @@ struct HashSalt: Sendable {
             return HashSalt(value: text.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         guard create else { return nil }
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        let value = bytes.map { String(format: "%02x", $0) }.joined()
-        try? FileManager.default.createDirectory(atPath: root + "/var", withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: path, contents: Data((value + "\n").utf8), attributes: [.posixPermissions: 0o600])
-        else {
-            return nil
-        }
+        let value = PrivateFile.randomBytes(32).map { String(format: "%02x", $0) }.joined()
+        guard PrivateFile.write(Data((value + "\n").utf8), root: root, name: "hash-salt") != nil else { return nil }
         return HashSalt(value: value)
     }
 

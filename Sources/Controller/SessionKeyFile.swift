@@ -10,12 +10,7 @@ enum SessionKeyFile {
     static func load(root: String) -> [UInt8]? {
         let path = root + "/var/session.key"
         if let data = FileManager.default.contents(atPath: path), data.count >= 32 { return Array(data) }
-        var key = [UInt8](repeating: 0, count: 32)
-        for index in key.indices { key[index] = UInt8.random(in: 0...255) }
-        try? FileManager.default.createDirectory(atPath: root + "/var", withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: path, contents: Data(key), attributes: [.posixPermissions: 0o600]) else {
-            return nil
-        }
-        return key
+        let key = PrivateFile.randomBytes(32)
+        return PrivateFile.write(Data(key), root: root, name: "session.key") == nil ? nil : key
     }
 }

@@ -109,7 +109,7 @@ extension Gateway {
                 fanOut.arrive(server, nil)
                 continue
             }
-            fanOut.admitted(server) { [weak self] outcome in self?.releaseLeg(server, trial: trial, outcome: outcome) }
+            fanOut.admitted(server) { [weak self] outcome in self?.releaseSlot(of: server, trial: trial, outcome: outcome) }
             let params = EraTranslation.params(JSONValue?.none, server: upstream.identity, client: modern, traceparent: trace.traceparent)
             let forwarded = upstream.channel.forward(method, params: params, onProgress: nil) { _, outcome in
                 switch outcome {
@@ -141,19 +141,6 @@ extension Gateway {
             case .refuse: return nil
             }
         }
-    }
-
-    /// Gives a leg's slot back (a waiting call may take it).
-    private func releaseLeg(_ server: String, trial: Bool, outcome: ServerGuards.Outcome) {
-        let now = clock.now
-        let next = state.withLock { state -> GatewayCall? in
-            guard var entry = state.entries[server] else { return nil }
-            let ticket = entry.guards.finished(outcome, trial: trial, at: now)
-            let next = ticket.flatMap { entry.waiters.removeValue(forKey: $0) }
-            state.entries[server] = entry
-            return next
-        }
-        next?.granted()
     }
 
     /// The aggregate list from each server's result, and the names and URIs it maps.

@@ -253,14 +253,16 @@ extension Gateway {
         _ request: HTTPRequest, _ responder: HTTPResponder, server: String, id: JSONValue, method: String, params: JSONValue?,
         client: ClientContext, session: String?, accept: Acceptance
     ) {
-        if isStopped {
+        // One lock for both: this is every forwarded request's path.
+        let (stopped, limit) = state.withLock { ($0.stopped, $0.entries[server]?.guards.limits.requestTimeout) }
+        if stopped {
             return reject(responder, request, Gateway.shuttingDown(server, id: id), server: server, method: method, client: client)
         }
         if server == Gateway.aggregate {
             return aggregateForward(
                 request, responder, id: id, method: method, params: params, client: client, session: session, accept: accept)
         }
-        let timeout = state.withLock { $0.entries[server]?.guards.limits.requestTimeout } ?? .seconds(30)
+        let timeout = limit ?? .seconds(30)
         let call = GatewayCall(
             gateway: self, server: server, method: method, id: id, params: params, client: client, responder: responder,
             acceptsStream: accept.stream, trace: TraceContext(traceparent: request.header("traceparent")), session: session,
@@ -276,28 +278,27 @@ extension Gateway {
         _ request: HTTPRequest, _ responder: HTTPResponder, server: String, id: JSONValue, method: String, client: ClientContext,
         result: (ServerIdentity) -> JSONValue, headers: () -> [(String, String)] = { [] }
     ) {
+        let identity: ServerIdentity
+        var instance: InstanceID?
         if server == Gateway.aggregate {
-            let extra = headers()
-            return respondLocally(
-                responder, request, server: server, id: id, method: method, client: client, result: result(Gateway.aggregateIdentity),
-                headers: extra)
-        }
-        switch target(for: server) {
-        case .success(let upstream):
-            let extra = headers()
-            respondLocally(
-                responder, request, server: server, id: id, method: method, client: client, result: result(upstream.identity),
-                headers: extra, instance: upstream.instance)
-        case .failure(let refusal):
-            if let identity = identityWhileRestarting(server) {
-                let extra = headers()
-                return respondLocally(
-                    responder, request, server: server, id: id, method: method, client: client, result: result(identity), headers: extra)
+            identity = Gateway.aggregateIdentity
+        } else {
+            switch target(for: server) {
+            case .success(let upstream):
+                identity = upstream.identity
+                instance = upstream.instance
+            case .failure(let refusal):
+                guard let restarting = identityWhileRestarting(server) else {
+                    return reject(responder, request, RPCFailure.refusal(refusal, id: id), server: server, method: method, client: client)
+                }
+                identity = restarting
+            case nil:
+                return reject(responder, request, RPCFailure(status: 404, code: -32005, message: "no server named \(server)", id: id))
             }
-            reject(responder, request, RPCFailure.refusal(refusal, id: id), server: server, method: method, client: client)
-        case nil:
-            reject(responder, request, RPCFailure(status: 404, code: -32005, message: "no server named \(server)", id: id))
         }
+        respondLocally(
+            responder, request, server: server, id: id, method: method, client: client, result: result(identity), headers: headers(),
+            instance: instance)
     }
 
     private func respondLocally(

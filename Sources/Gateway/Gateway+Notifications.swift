@@ -16,17 +16,18 @@ extension Gateway {
     /// coalesced with the changes restarts make (one notification per stream for a burst).
     public func relay(from id: InstanceID, method: String, params: JSONValue?) {
         guard Gateway.relayed.contains(method) else { return }
+        let listKind = ListWatch.Kind(notification: method)
         let (routed, streams, listeners) = state.withLock { state -> (Bool, [HTTPStream], [Listener]) in
             guard let route = state.routing.routes[id.name],
                 route.active?.instance == id || route.draining.contains(where: { $0.instance == id })
             else { return (false, [], []) }
-            if let kind = ListWatch.Kind(notification: method) {
+            if let kind = listKind {
                 state.lists[id.name, default: ListWatch()].announce(kind)
                 return (true, [], [])
             }
             return (true, state.sessions.streams(of: id.name), state.listeners.values.filter { $0.server == id.name })
         }
-        if routed, ListWatch.Kind(notification: method) != nil { return scheduleListFlush(id.name) }
+        if routed, listKind != nil { return scheduleListFlush(id.name) }
         guard !streams.isEmpty || !listeners.isEmpty else { return }
         let event = SSEMessage.event(RPCReply.notification(method, params: params))
         for stream in streams { stream.write(event) }

@@ -113,6 +113,12 @@ public final class Gateway: Sendable {
         var nextRelayed = 0
         var sweeping = false
         var stopped = false
+
+        /// Whether `server` is configured, runnable and the gateway still serving: a process of
+        /// it may come, unless a hold says otherwise.
+        func mayRun(_ server: String) -> Bool {
+            notRunnable[server] == nil && !stopped && entries[server] != nil
+        }
     }
 
     let loop: EventLoop
@@ -130,7 +136,8 @@ public final class Gateway: Sendable {
         self.clock = clock
         self.options = options
         self.observer = observer
-        let key = options.sessionKey ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
+        var generator = SystemRandomNumberGenerator()
+        let key = options.sessionKey ?? (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let sessions = LegacySessionTable(
             idle: options.sessionIdle, limit: options.maxSessions, seal: SessionSeal(key: key), maxAge: options.sessionMaxAge,
             wallClock: { Int64(time(nil)) }, ended: options.endedSessions, recordEnded: options.recordEndedSession)
@@ -275,23 +282,32 @@ public final class Gateway: Sendable {
     public func drain(_ id: InstanceID, reason: String, wait: Bool) async {
         let bound = state.withLock { state -> Duration? in
             if state.routing.routes[id.name]?.active?.instance == id { state.routing.withdraw(id.name, reason: reason) }
-            guard wait, state.calls[id]?.isEmpty == false else { return nil }
+            guard wait else { return nil }
             return state.entries[id.name]?.guards.limits.requestTimeout ?? .seconds(30)
         }
         guard let bound else { return }
+        await waitForCalls(within: bound) { state, waiter in
+            guard state.calls[id]?.isEmpty == false else { return false }
+            state.drainWaiters[id, default: []].append(waiter)
+            return true
+        } timedOut: { state in
+            // Out of time: what is still in flight is cut off by the stop, and says so.
+            if state.calls[id]?.isEmpty == false { state.drainExpired.insert(id) }
+        }
+    }
+
+    /// Suspends until the waiter that `register` files is resumed (by `forget`, when the calls
+    /// it waits for have ended, or by `retire`) or `bound` passes (`timedOut` runs first, under
+    /// the lock). Returns at once when `register` finds nothing to wait for.
+    private func waitForCalls(
+        within bound: Duration, register: @escaping (inout State, DrainWaiter) -> Bool,
+        timedOut: @escaping @Sendable (inout State) -> Void = { _ in }
+    ) async {
         await withCheckedContinuation { continuation in
             let waiter = DrainWaiter(continuation)
-            let waiting = state.withLock { state -> Bool in
-                guard state.calls[id]?.isEmpty == false else { return false }
-                state.drainWaiters[id, default: []].append(waiter)
-                return true
-            }
-            guard waiting else { return waiter.resume() }
+            guard state.withLock({ register(&$0, waiter) }) else { return waiter.resume() }
             _ = loop.after(bound) { [weak self] in
-                // Out of time: what is still in flight is cut off by the stop, and says so.
-                self?.state.withLock { state in
-                    if state.calls[id]?.isEmpty == false { state.drainExpired.insert(id) }
-                }
+                self?.state.withLock { timedOut(&$0) }
                 waiter.resume()
             }
         }
@@ -323,6 +339,20 @@ public final class Gateway: Sendable {
         state.withLock { $0.calls[id]?.count ?? 0 }
     }
 
+    /// Gives a slot at `server`'s guards back with how its request ended; the next waiting
+    /// call, if any, takes it.
+    func releaseSlot(of server: String, trial: Bool, outcome: ServerGuards.Outcome) {
+        let now = clock.now
+        let next = state.withLock { state -> GatewayCall? in
+            guard var entry = state.entries[server] else { return nil }
+            let ticket = entry.guards.finished(outcome, trial: trial, at: now)
+            let next = ticket.flatMap { entry.waiters.removeValue(forKey: $0) }
+            state.entries[server] = entry
+            return next
+        }
+        next?.granted()
+    }
+
     /// The instance that takes `server`'s new requests now (for status and tests).
     public func activeInstance(of server: String) -> InstanceID? {
         state.withLock { $0.routing.routes[server]?.active?.instance }
@@ -350,18 +380,10 @@ public final class Gateway: Sendable {
     /// still in flight then.
     @discardableResult
     public func quiesce(within bound: Duration) async -> Int {
-        let busy = state.withLock { !$0.calls.isEmpty }
-        if busy {
-            await withCheckedContinuation { continuation in
-                let waiter = DrainWaiter(continuation)
-                let waiting = state.withLock { state -> Bool in
-                    guard !state.calls.isEmpty else { return false }
-                    state.quiesceWaiters.append(waiter)
-                    return true
-                }
-                guard waiting else { return waiter.resume() }
-                _ = loop.after(bound) { waiter.resume() }
-            }
+        await waitForCalls(within: bound) { state, waiter in
+            guard !state.calls.isEmpty else { return false }
+            state.quiesceWaiters.append(waiter)
+            return true
         }
         return state.withLock { $0.calls.values.reduce(0) { $0 + $1.count } }
     }
@@ -401,7 +423,7 @@ public final class Gateway: Sendable {
         state.withLock { state in
             let server = call.server
             if case .instance = state.routing.target(for: server) { return .ready }
-            guard state.notRunnable[server] == nil, !state.stopped, state.entries[server] != nil else { return .refused(refusal) }
+            guard state.mayRun(server) else { return .refused(refusal) }
             if let hold = state.holds[server], let why = Gateway.cannotWait(hold, deadline: call.currentDeadline, now: clock.now) {
                 return .refused(GatewayRefusal(.unavailable, server: server, reason: why))
             }
@@ -421,8 +443,7 @@ public final class Gateway: Sendable {
     /// follow wait for it); nil when none is coming or the server never ran.
     func identityWhileRestarting(_ server: String) -> ServerIdentity? {
         state.withLock { state in
-            guard state.notRunnable[server] == nil, !state.stopped, state.entries[server] != nil else { return nil }
-            if let hold = state.holds[server], !hold.restarts { return nil }
+            guard state.mayRun(server), state.holds[server]?.restarts != false else { return nil }
             return state.lastIdentity[server]
         }
     }

@@ -127,10 +127,15 @@ final class GatewayCall: Sendable {
         // Admission and what it gives the call (a queue place, a slot) in one step under both
         // locks, and only while the call is new: one that ended meanwhile (deadline, client
         // gone) takes nothing it would never give back.
-        let admission: ServerGuards.Admission?? = gateway.state.withLock { gatewayState in
-            state.withLock { state -> ServerGuards.Admission?? in
-                guard case .new = state.phase else { return .some(nil) }
-                guard var entry = gatewayState.entries[server] else { return .none }
+        enum Admitted {
+            case ended
+            case unconfigured
+            case admission(ServerGuards.Admission)
+        }
+        let admitted = gateway.state.withLock { gatewayState in
+            state.withLock { state -> Admitted in
+                guard case .new = state.phase else { return .ended }
+                guard var entry = gatewayState.entries[server] else { return .unconfigured }
                 let admission = entry.guards.admit(at: now)
                 switch admission {
                 case .wait(let ticket, let trial):
@@ -144,19 +149,17 @@ final class GatewayCall: Sendable {
                     break
                 }
                 gatewayState.entries[server] = entry
-                return .some(admission)
+                return .admission(admission)
             }
         }
-        switch admission {
-        case .none:
-            finish(.refused(GatewayRefusal(.unavailable, server: server, reason: "the server left the configuration")))
-        case .some(.none):
+        switch admitted {
+        case .ended, .admission(.wait):
             return
-        case .some(.refuse(let refusal)):
+        case .unconfigured:
+            finish(.refused(GatewayRefusal(.unavailable, server: server, reason: "the server left the configuration")))
+        case .admission(.refuse(let refusal)):
             finish(.refused(refusal))
-        case .some(.wait):
-            break
-        case .some(.proceed):
+        case .admission(.proceed):
             send(upstream)
         }
     }
@@ -443,16 +446,7 @@ final class GatewayCall: Sendable {
             defer { state.holdsSlot = false }
             return (state.holdsSlot, state.trial)
         }
-        guard held else { return }
-        let now = gateway.clock.now
-        let next = gateway.state.withLock { gatewayState -> GatewayCall? in
-            guard var entry = gatewayState.entries[server] else { return nil }
-            let ticket = entry.guards.finished(outcome, trial: trial, at: now)
-            let next = ticket.flatMap { entry.waiters.removeValue(forKey: $0) }
-            gatewayState.entries[server] = entry
-            return next
-        }
-        next?.granted()
+        if held { gateway.releaseSlot(of: server, trial: trial, outcome: outcome) }
     }
 
     private func finish(_ ending: Ending, slot: ServerGuards.Outcome = .abandoned) {
