@@ -16,15 +16,7 @@ servers=${3:-50}
 command -v swift >/dev/null || [ ! -x /opt/swift/usr/bin/swift ] || PATH=/opt/swift/usr/bin:$PATH
 scripts/setup.sh >&2
 python=$PWD/${VENV:-.venv}/bin/python
-if [ -n "${CONTROLLER_BIN:-}" ]; then
-  controller=$CONTROLLER_BIN
-  demo=${MCP_DEMO_BIN:?set MCP_DEMO_BIN with CONTROLLER_BIN}
-else
-  swift build -c release --product controller >/dev/null
-  swift build -c release --product mcp-demo >/dev/null
-  controller="$(swift build -c release --show-bin-path)/controller"
-  demo="$(swift build -c release --show-bin-path)/mcp-demo"
-fi
+source bench/binaries.sh
 source bench/processes.sh continuity
 
 # A root with COUNT mcp-demo servers (demo, demo2, …); prints nothing. Args: DIR COUNT

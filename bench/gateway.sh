@@ -32,15 +32,7 @@ if ! [ -x "$bench_venv/bin/mcp-proxy" ]; then
   python3 -m venv "$bench_venv"
   "$bench_venv/bin/pip" install -q 'mcp-proxy==0.13.0' >/dev/null
 fi
-if [ -n "${CONTROLLER_BIN:-}" ]; then
-  controller=$CONTROLLER_BIN
-  demo=${MCP_DEMO_BIN:?set MCP_DEMO_BIN with CONTROLLER_BIN}
-else
-  swift build -c release --product controller >/dev/null
-  swift build -c release --product mcp-demo >/dev/null
-  controller="$(swift build -c release --show-bin-path)/controller"
-  demo="$(swift build -c release --show-bin-path)/mcp-demo"
-fi
+source bench/binaries.sh
 
 # --- Processes -------------------------------------------------------------------------------
 source bench/processes.sh gateway

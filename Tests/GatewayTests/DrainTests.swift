@@ -33,6 +33,7 @@ import Testing
             await harness.gateway.drain(first, reason: "replaced", wait: true)
             drained.set()
         }
+        await harness.eventually("the drain waiting") { harness.gateway.state.withLock { $0.drainWaiters[first]?.count == 1 } }
         // A new request reaches the successor while the old one is still working.
         let fresh = try await harness.modern("tools/call", params: [("name", "echo")])
         #expect(fresh.status == 200)
@@ -92,6 +93,8 @@ import Testing
         await harness.eventually("the request") { !upstream.pendingIDs.isEmpty }
         harness.gateway.shutdown()
         let quiesced = Task { await harness.gateway.quiesce(within: .seconds(20)) }
+        // Waiting for real before the answer comes: otherwise 0 would prove nothing.
+        await harness.eventually("the quiesce waiting") { harness.gateway.state.withLock { $0.quiesceWaiters.count == 1 } }
         let refused = try await harness.modern("tools/list")
         #expect(refused.status == 503)
         #expect(refused.json?["error"]?["message"]?.stringValue?.contains("shutting down") == true)

@@ -123,6 +123,13 @@ class Controller:
         entry = next(s for s in status["servers"] if s["name"] == server)
         return next(i["pid"] for i in entry["instances"] if i["phase"] == "ready")
 
+    def wait_in_flight(self, server: str, count: int = 1, timeout: float = 10):
+        """Waits until /metrics shows `count` gateway requests in flight at `server`."""
+        deadline = time.monotonic() + timeout
+        while f'omni_gateway_in_flight{{server="{server}"}} {count}'.encode() not in self.get("/metrics")[1]:
+            assert time.monotonic() < deadline, f"no {count} request(s) in flight at {server} within {timeout} s"
+            time.sleep(0.02)
+
     def wait_gone(self, pid: int, timeout: float = 30):
         """Waits until process `pid` has ended (and been reaped)."""
         deadline = time.monotonic() + timeout

@@ -12,11 +12,6 @@ from mcp import Client
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def fleet():
     c = Controller({

@@ -200,10 +200,7 @@ def test_sigterm_lets_a_call_in_flight_finish_then_stops_cleanly():
 
         thread = threading.Thread(target=call)
         thread.start()
-        deadline = time.monotonic() + 10
-        while b'omni_gateway_in_flight{server="demo"} 1' not in c.get("/metrics")[1]:
-            assert time.monotonic() < deadline, "the call never reached the child"
-            time.sleep(0.02)
+        c.wait_in_flight("demo")
         c.process.send_signal(signal.SIGTERM)
         thread.join(timeout=30)
         response, reply = outcome["reply"]
@@ -252,11 +249,6 @@ def test_a_legacy_session_survives_controller_restarts_and_a_tampered_one_is_404
         assert os.stat(key).st_mode & 0o777 == 0o600
     finally:
         c.stop()
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
 
 
 @pytest.mark.anyio

@@ -36,11 +36,6 @@ from mcp import Client, MCPError
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def controller():
     c = Controller({
@@ -281,10 +276,7 @@ def test_a_child_killed_mid_call_fails_the_call_at_once_and_comes_back(controlle
 
     thread = threading.Thread(target=call)
     thread.start()
-    deadline = time.monotonic() + 10
-    while b'omni_gateway_in_flight{server="fragile"} 1' not in controller.get("/metrics")[1]:
-        assert time.monotonic() < deadline, "the call never reached the child"
-        time.sleep(0.02)
+    controller.wait_in_flight("fragile")
     killed = time.monotonic()
     os.kill(pid, signal.SIGKILL)
     thread.join(timeout=10)

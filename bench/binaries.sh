@@ -1,0 +1,12 @@
+# Sourced by the gateway benchmarks: sets $controller and $demo to release builds of
+# `controller` and `mcp-demo`, built here unless CONTROLLER_BIN and MCP_DEMO_BIN name them.
+
+if [ -n "${CONTROLLER_BIN:-}" ]; then
+  controller=$CONTROLLER_BIN
+  demo=${MCP_DEMO_BIN:?set MCP_DEMO_BIN with CONTROLLER_BIN}
+else
+  swift build -c release --product controller >/dev/null
+  swift build -c release --product mcp-demo >/dev/null
+  controller="$(swift build -c release --show-bin-path)/controller"
+  demo="$(swift build -c release --show-bin-path)/mcp-demo"
+fi
