@@ -32,9 +32,23 @@ struct AdminClient {
     }
 
     func get(_ path: String) async throws(Failure) -> (Int, String) {
+        try await send(path, body: nil)
+    }
+
+    /// POSTs `body` (JSON) to `path`.
+    func post(_ path: String, json body: [UInt8]) async throws(Failure) -> (Int, String) {
+        try await send(path, body: body)
+    }
+
+    private func send(_ path: String, body: [UInt8]?) async throws(Failure) -> (Int, String) {
         guard let url = URL(string: base + path) else { throw Failure(description: "\(base + path) is not a URL") }
         var request = URLRequest(url: url, timeoutInterval: 10)
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            request.httpMethod = "POST"
+            request.httpBody = Data(body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
         do {
             let (data, response) = try await URLSession.shared.data(for: request)
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0

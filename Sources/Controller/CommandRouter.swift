@@ -7,10 +7,10 @@ enum CommandRouter {
 
         commands:
           run      [--root DIR] [--env NAME] [--listen HOST:PORT]
-                   the daemon: watch, reconcile, serve /healthz /readyz /status /metrics
-          diff     [--root DIR] [--env NAME] [--against URL] [--format text|json]
-                   the plan between the files and a running controller (or nothing);
-                   exit 0 no changes, 1 changes, 2 error
+                   the daemon: watch, reconcile, serve /healthz /readyz /status /metrics /plan
+          diff     [--root DIR] [--env NAME] [--against URL] [--all] [--format text|json]
+                   what the files would change: planned by a running controller
+                   (--against) or against nothing; exit 0 no changes, 1 changes, 2 error
           status   [--url URL]   a running controller's servers, phases, restarts
           health   [--url URL]   /readyz as an exit status (0 ready)
           validate [--root DIR] [--env NAME] [--format text|json|github]

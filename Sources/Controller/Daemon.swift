@@ -26,8 +26,9 @@ actor Daemon {
     private var reload = ReloadRecord(at: Date(), successful: true, problems: [], keptLastGood: [])
     private var auth = BearerAuthenticator(list: "")
     private var origins = OriginPolicy(allowed: [])
-    private var salt: HashSalt?
     private var shuttingDown = false
+    /// Keys the spec hashes `/status` shows for this run (they cover secret values).
+    private let fingerprint = SpecFingerprint()
     /// Every secret value seen since start: a rotated or disabled server's old process may
     /// still write its old token while it drains.
     private var knownSecrets: Set<String> = []
@@ -76,7 +77,6 @@ actor Daemon {
         let audit = AuditLog(path: auditPath, maxSize: config.auditMaxSize, keep: config.auditKeep)
         audit.configure(secrets: Daemon.secrets(state, environment: environment))
         self.audit = audit
-        salt = HashSalt.load(root: root, create: true)
         let supervisor = Supervisor(options: SupervisorOptions(root: root, stateDirectory: root + "/var", environment: process))
         self.supervisor = supervisor
         await supervisor.reclaimLeftovers()
@@ -104,9 +104,10 @@ actor Daemon {
         let descriptors = Int(omni_raise_nofile_limit())
         do {
             // Health probes are answered even when other clients hold every connection slot.
-            // The admin API reads no bodies: 64 KiB keeps thousands of connections from each
-            // holding megabytes. MCP messages may be up to 4 MiB.
-            let limits = HTTPLimits(body: 64 << 10, bodyByPrefix: [Gateway.aggregatePath: 4 << 20])
+            // The admin API reads no bodies but `/plan`'s (a root's files, up to 16 MiB): 64 KiB
+            // keeps thousands of connections from each holding megabytes. MCP messages may be
+            // up to 4 MiB.
+            let limits = HTTPLimits(body: 64 << 10, bodyByPrefix: [Gateway.aggregatePath: 4 << 20, "/plan": DryRunRequest.maxBody])
             let server = try HTTPServer(host: listen.host, port: listen.port, limits: limits, alwaysServe: ["/healthz", "/readyz"]) {
                 [weak self] request, responder in
                 // Liveness needs no state: answered on the I/O thread, with no task hop.
@@ -255,10 +256,14 @@ actor Daemon {
         if !authorized, request.path != "/healthz", request.path != "/readyz" {
             return HTTPResponse(status: 401, headers: [("WWW-Authenticate", "Bearer")], body: .bytes(Array("unauthorized\n".utf8)))
         }
-        guard request.method == "GET" || request.method == "HEAD" else {
-            return HTTPResponse(status: 405, headers: [("Allow", "GET, HEAD")], body: .bytes(Array("method not allowed\n".utf8)))
+        let allowed = request.path == "/plan" ? ["POST"] : ["GET", "HEAD"]
+        guard allowed.contains(request.method) else {
+            let allow = allowed.joined(separator: ", ")
+            return HTTPResponse(status: 405, headers: [("Allow", allow)], body: .bytes(Array("method not allowed\n".utf8)))
         }
         switch request.path {
+        case "/plan":
+            return await dryRun(request)
         case "/healthz":
             return Daemon.alive
         case "/readyz":
@@ -271,7 +276,7 @@ actor Daemon {
             guard let state = load?.state, let supervisor, let executor else { return .text(503, "starting\n") }
             let json = StatusReport.json(
                 desired: state, actual: await supervisor.snapshot(withStats: true), holds: await executor.currentHolds, reload: reload,
-                generation: await executor.currentGeneration, now: clock.now, salt: salt)
+                generation: await executor.currentGeneration, now: clock.now, fingerprint: fingerprint)
             // Through the same redactor as the logs: a skipped server's reason may quote a value.
             let redacted = Logger.redacted(json, redactor)
             return .text(200, redacted.rendered(pretty: true) + "\n", contentType: "application/json")
@@ -287,6 +292,45 @@ actor Daemon {
         default:
             return .text(404, "not found: \(request.path)\n")
         }
+    }
+
+    /// `POST /plan` (`controller diff --against`): the files in the body loaded exactly as a
+    /// reload would load them (this controller's environment, `.env`, layer name and built-in
+    /// layer), planned by the executor against the processes it runs, applying nothing. The
+    /// answer (the report, or 422 with the diagnostics) goes through a redactor that also knows
+    /// the secrets the sent manifests name.
+    private func dryRun(_ request: HTTPRequest) async -> HTTPResponse {
+        guard load?.state != nil, let executor else { return .text(503, "starting\n") }
+        let sent: DryRunRequest
+        do {
+            sent = try DryRunRequest(body: request.body)
+        } catch {
+            return Daemon.json(400, .object([("error", .string("not a plan request: \(error)"))]))
+        }
+        let environment = workspace.environment(process).0
+        let files = Workspace(root: sent.root, envName: workspace.envName, limits: workspace.limits, files: .sent(sent.files))
+        let loaded = files.load(environment)
+        let redactor = Redactor(secrets: Array(knownSecrets) + Daemon.secrets(loaded.manifests, environment: environment))
+        let errors = loaded.diagnostics.filter { $0.severity == .error }
+        let layer: JSONValue = files.layerName(environment).map { .string($0) } ?? .null
+        guard let state = loaded.state, errors.isEmpty else {
+            let body: JSONValue = .object([
+                ("error", "the files are invalid"), ("env", layer), ("diagnostics", .array(errors.map { .string($0.description) })),
+            ])
+            return Daemon.json(422, Logger.redacted(body, redactor))
+        }
+        let (plan, actual) = await executor.dryRun(state)
+        let report = PlanReport(desired: state, actual: actual, plan: plan)
+        logger.log(.info, "plan.dry_run", "\(sent.root): \(report.summary)", fields: [("files", .int(sent.files.count))])
+        let warnings = loaded.diagnostics.filter { $0.severity != .error }.map { JSONValue.string($0.description) }
+        var pairs: [(String, JSONValue)] = [("root", .string(sent.root)), ("env", layer)]
+        pairs += report.json.objectValue ?? []
+        pairs.append(("warnings", .array(warnings)))
+        return Daemon.json(200, Logger.redacted(.object(pairs), redactor))
+    }
+
+    private static func json(_ status: Int, _ value: JSONValue) -> HTTPResponse {
+        .text(status, value.rendered(pretty: true) + "\n", contentType: "application/json")
     }
 
     // MARK: - Helpers
@@ -316,14 +360,16 @@ actor Daemon {
     /// Every secret value the controller may meet: those of running servers, those of every
     /// other manifest (a skipped or disabled server's reason can quote one), and the API tokens.
     static func secrets(_ state: DesiredState, environment: Environment) -> [String] {
-        var values = state.servers.values.flatMap(\.secretValues)
-        for manifest in state.manifests.values {
-            values += manifest.secrets.compactMap { environment[$0] }.filter { !$0.isEmpty }
-        }
+        var values = state.servers.values.flatMap(\.secretValues) + secrets(Array(state.manifests.values), environment: environment)
         values += (environment[state.config.tokensEnv] ?? "").split(separator: ",").map {
             String($0).trimmingCharacters(in: .whitespaces)
         }
         return values
+    }
+
+    /// The values of the variables these manifests declare as `secrets:`.
+    static func secrets(_ manifests: [Manifest], environment: Environment) -> [String] {
+        manifests.flatMap { manifest in manifest.secrets.compactMap { environment[$0] }.filter { !$0.isEmpty } }
     }
 
     /// For the audit trail: which servers appeared, went, or changed between two states.

@@ -1,26 +1,27 @@
+import Actual
 import Desired
 import Foundation
 import JSON
+import Reconciler
 
-/// `controller diff [--against URL] [--format text|json]`: what the files on disk would change,
-/// against a running controller's `/status` or, without `--against`, an empty world. Like
-/// `kubectl diff`: exit 0 no changes, 1 changes, 2 error.
+/// `controller diff [--against URL] [--all] [--format text|json]`: what the files under the root
+/// would change. Like `kubectl diff`: exit 0 no changes, 1 changes, 2 error.
+///
+/// With `--against`, a server-side dry run: the root's config layers and manifests go to the
+/// running controller (`POST /plan`), which loads them as a reload would (its environment, its
+/// layer, its built-in defaults) and plans them against the processes it runs, applying
+/// nothing. Without it, the same planner plans them locally against an empty world.
 enum DiffCommand {
     static let help = """
-        usage: controller diff [--root DIR] [--env NAME] [--against URL] [--format text|json]
+        usage: controller diff [--root DIR] [--env NAME] [--against URL] [--all] [--format text|json]
 
-        Prints the plan between the files and a running controller (--against, e.g.
-        http://127.0.0.1:8765) or an empty world: + spawn, ~ replace, ~ update, - stop, and the
-        servers skipped with their reason. Exit 0: no changes; 1: changes; 2: error.
-        Replacements are detected through the salted hashes in /status, which need the same
-        root's var/hash-salt (run diff on the controller's machine and root).
+        What the files under the root would change: + start, ~ replace, ~ update, - stop, each
+        with its reason, then a summary. With --against (e.g. http://127.0.0.1:8765) the running
+        controller plans them against its processes, with its own environment and config layer
+        (--env is not used then); without it, they are planned against an empty world with this
+        shell's environment. --all also lists unchanged and skipped servers.
+        Exit 0: no changes; 1: changes; 2: error.
         """
-
-    struct Change {
-        var action: String
-        var server: String
-        var reason: String
-    }
 
     static func run(_ arguments: [String]) async -> Int32 {
         var arguments = Arguments(arguments)
@@ -31,93 +32,123 @@ enum DiffCommand {
         let workspace: Workspace
         let against: String?
         let format: String
+        let all: Bool
         do {
             workspace = try CommandRouter.workspace(&arguments)
             against = try arguments.option("--against")
+            all = arguments.flag("--all")
             format = try arguments.choice("--format", ["text", "json"], default: "text")
             try arguments.finish()
         } catch {
             Output.error("controller diff: \(error)\n\n\(help)")
             return 2
         }
-        let process = Environment.process()
-        let load = workspace.load(process)
-        let errors = load.diagnostics.filter { $0.severity == .error }
-        guard let desired = load.state, errors.isEmpty else {
-            for diagnostic in errors { Output.error(diagnostic.description) }
-            Output.error("controller diff: the files are invalid (controller validate says more)")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: workspace.root, isDirectory: &isDirectory), isDirectory.boolValue else {
+            Output.error("controller diff: no directory \(workspace.root)")
             return 2
         }
-        let salt = HashSalt.load(root: workspace.root, create: false)
-        if against != nil, salt == nil {
-            Output.error(
-                "controller diff: no \(workspace.root)/var/hash-salt: replacements cannot be compared; "
-                    + "run diff with the controller's own --root on its machine")
-            return 2
-        }
-        var running: [String: JSONValue] = [:]
-        if let against {
-            let client = AdminClient.resolve(url: against, workspace: workspace, process: process)
-            do {
-                let (status, body) = try await client.get("/status")
-                guard status == 200, let json = try? JSONParser.parse(body), let servers = json["servers"]?.arrayValue else {
-                    Output.error("controller diff: \(against)/status answered \(status)")
-                    return 2
-                }
-                for server in servers {
-                    if let name = server["name"]?.stringValue, let newest = server["instances"]?.arrayValue?.last { running[name] = newest }
-                }
-            } catch {
-                Output.error("controller diff: \(error)")
-                return 2
-            }
-        }
-        let changes = plan(desired: desired, running: running, salt: salt)
-        let skipped = desired.skipped.filter { running[$0.key] == nil }.sorted { $0.key < $1.key }
+        let planned = if let against { await remote(workspace, url: against) } else { local(workspace) }
+        guard let result = planned else { return 2 }
+        let compared = against.map { "the controller at \($0)" } ?? "an empty world (no --against)"
         if format == "json" {
-            let json: JSONValue = .object([
-                (
-                    "changes",
-                    .array(
-                        changes.map {
-                            .object([("action", .string($0.action)), ("server", .string($0.server)), ("reason", .string($0.reason))])
-                        })
-                ),
-                ("skipped", .array(skipped.map { .object([("server", .string($0.key)), ("reason", .string("\($0.value)"))]) })),
-            ])
-            Output.print(json.rendered(pretty: true))
+            var pairs: [(String, JSONValue)] = [
+                ("root", .string(workspace.root)), ("env", result.env.map { .string($0) } ?? .null),
+                ("against", against.map { .string($0) } ?? .null),
+            ]
+            pairs += result.report.json.objectValue ?? []
+            pairs.append(("warnings", .array(result.warnings.map { .string($0) })))
+            Output.print(JSONValue.object(pairs).rendered(pretty: true))
         } else {
-            for change in changes {
-                let sign = change.action == "spawn" ? "+" : change.action == "stop" ? "-" : "~"
-                Output.print("\(sign) \(change.action) \(change.server) (\(change.reason))")
-            }
-            for (name, reason) in skipped { Output.print("  skip \(name) (\(reason))") }
-            if changes.isEmpty { Output.print("no changes") }
+            for warning in result.warnings { Output.error(warning) }
+            Output.print("diff \(workspace.root) (env: \(result.env ?? "none")) against \(compared)")
+            for line in result.report.lines(all: all) { Output.print(line) }
         }
-        return changes.isEmpty ? 0 : 1
+        return result.report.changes.isEmpty ? 0 : 1
     }
 
-    /// The changes, in name order. `running`: each running server's newest instance from /status.
-    static func plan(desired: DesiredState, running: [String: JSONValue], salt: HashSalt?) -> [Change] {
-        var changes: [Change] = []
-        for name in Set(desired.servers.keys).union(running.keys).sorted() {
-            let instance = running[name]
-            guard let spec = desired.servers[name] else {
-                let why = desired.skipped[name].map { "\($0)" } ?? "removed"
-                changes.append(Change(action: "stop", server: name, reason: why))
-                continue
-            }
-            guard let instance else {
-                changes.append(Change(action: "spawn", server: name, reason: "not running"))
-                continue
-            }
-            if let salt, let hash = instance["process_hash"]?.stringValue, hash != salt.apply(spec.processHash) {
-                changes.append(Change(action: "replace", server: name, reason: "command, env, cwd, transport or url changed"))
-                continue
-            }
-            let differences = PolicySummary.differences(from: instance["policies"] ?? .object([]), to: PolicySummary.json(spec))
-            if !differences.isEmpty { changes.append(Change(action: "update", server: name, reason: differences.joined(separator: ", "))) }
+    /// A report, the config layer it was planned with, and the load's warnings.
+    struct Result {
+        var report: PlanReport
+        var env: String?
+        var warnings: [String]
+    }
+
+    /// Plans locally, against no processes, with this shell's environment; nil after printing
+    /// why when the files are invalid.
+    static func local(_ workspace: Workspace) -> Result? {
+        let process = Environment.process()
+        let load = workspace.load(process)
+        let (environment, _) = workspace.environment(process)
+        let redactor = Redactor(secrets: Daemon.secrets(load.manifests, environment: environment))
+        let errors = load.diagnostics.filter { $0.severity == .error }
+        guard let state = load.state, errors.isEmpty else {
+            for diagnostic in errors { Output.error(redactor.redact(diagnostic.description)) }
+            Output.error("controller diff: the files are invalid (controller validate says more)")
+            return nil
         }
-        return changes
+        let rollout = RolloutPolicy(maxUnavailablePercent: state.config.maxUnavailablePercent)
+        let plan = Planner.plan(desired: state, actual: ActualState(), now: .zero, rollout: rollout)
+        let report = PlanReport(desired: state, actual: ActualState(), plan: plan)
+        // An `invalid` reason may quote a resolved secret: the terminal gets what a response would.
+        let secrets = Redactor(secrets: Daemon.secrets(state, environment: environment))
+        guard let redacted = PlanReport(json: Logger.redacted(report.json, secrets)) else { return nil }
+        let warnings = load.diagnostics.filter { $0.severity != .error }.map { redactor.redact($0.description) }
+        return Result(report: redacted, env: workspace.layerName(environment), warnings: warnings)
+    }
+
+    /// Asks the controller at `url` to plan the root's files (`POST /plan`); nil after printing
+    /// why when it cannot or the files are invalid.
+    static func remote(_ workspace: Workspace, url: String) async -> Result? {
+        let process = Environment.process()
+        if workspace.envName != nil {
+            Output.error("controller diff: note: --env is not used with --against; the controller plans with its own config layer")
+        }
+        let files: [String: [UInt8]]
+        do {
+            files = try workspace.filesToSend()
+        } catch {
+            Output.error("controller diff: cannot read \(workspace.root): \(error.localizedDescription)")
+            return nil
+        }
+        for (path, bytes) in files.sorted(by: { $0.key < $1.key }) where String(validating: bytes, as: UTF8.self) == nil {
+            Output.error("controller diff: \(workspace.display(path)) is not UTF-8 text")
+            return nil
+        }
+        let body = DryRunRequest(root: workspace.root, files: files).json.renderedBytes()
+        guard body.count <= DryRunRequest.maxBody else {
+            Output.error("controller diff: the files add up to \(body.count) bytes; a controller takes at most \(DryRunRequest.maxBody)")
+            return nil
+        }
+        let client = AdminClient.resolve(url: url, workspace: workspace, process: process)
+        let status: Int
+        let text: String
+        do {
+            (status, text) = try await client.post("/plan", json: body)
+        } catch {
+            Output.error("controller diff: \(error)")
+            return nil
+        }
+        let json = try? JSONParser.parse(text)
+        switch status {
+        case 200:
+            guard let json, let report = PlanReport(json: json) else {
+                Output.error("controller diff: \(url)/plan answered 200 without a plan")
+                return nil
+            }
+            let warnings = json["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            return Result(report: report, env: json["env"]?.stringValue, warnings: warnings)
+        case 422:
+            for line in json?["diagnostics"]?.arrayValue?.compactMap(\.stringValue) ?? [] { Output.error(line) }
+            Output.error("controller diff: the files are invalid as the controller at \(url) loads them")
+        case 401:
+            Output.error("controller diff: \(url) asks for a token: set one of its tokens in this shell")
+        case 404, 405:
+            Output.error("controller diff: \(url) has no POST /plan (a controller older than this command?)")
+        default:
+            let why = json?["error"]?.stringValue ?? text.trimmingCharacters(in: .whitespacesAndNewlines)
+            Output.error("controller diff: \(url)/plan answered \(status): \(why)")
+        }
+        return nil
     }
 }

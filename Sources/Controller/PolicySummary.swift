@@ -1,7 +1,7 @@
 import Desired
 import JSON
 
-/// The non-secret part of a spec, as `/status` shows it and `controller diff` compares it:
+/// The non-secret part of a spec, as `/status` shows it:
 /// policies and egress, never command, env or url (which may carry secrets).
 enum PolicySummary {
     static func json(_ spec: ServerSpec) -> JSONValue {
@@ -17,22 +17,5 @@ enum PolicySummary {
             ("restart.budget", .string(p.restart.budget.description)), ("restart.quarantine", duration(p.restart.quarantine)),
             ("restart.reset_after", duration(p.restart.resetAfter)), ("egress", .string(spec.egress.joined(separator: ", "))),
         ])
-    }
-
-    /// `limits.rps 10 → 20` for each field that differs.
-    static func differences(from old: JSONValue, to new: JSONValue) -> [String] {
-        (new.objectValue ?? []).compactMap { key, value in
-            let before = old[key]
-            // Compare as rendered: 50.0 travels as `50` and comes back an integer.
-            guard before?.rendered() != value.rendered() else { return nil }
-            return "\(key) \(before.map(text) ?? "?") → \(text(value))"
-        }
-    }
-
-    private static func text(_ value: JSONValue) -> String {
-        switch value {
-        case .string(let text): text.isEmpty ? "[]" : text
-        default: value.rendered()
-        }
     }
 }

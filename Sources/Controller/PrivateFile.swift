@@ -1,7 +1,7 @@
 import Foundation
 
 /// Files of the controller's own under `<root>/var/` that only its user may read (mode 0600):
-/// the hash salt, the session key, the ended sessions.
+/// the session key, the ended sessions.
 enum PrivateFile {
     /// Writes `contents` to `<root>/var/<name>` (replacing it), creating `var/`; the path, or nil
     /// when it cannot be written.

@@ -32,10 +32,10 @@ enum StatusReport {
 
     static func json(
         desired: DesiredState, actual: ActualState, holds: [String: Hold], reload: ReloadRecord, generation: Int, now: Duration,
-        salt: HashSalt?
+        fingerprint: SpecFingerprint
     ) -> JSONValue {
-        // Hashes go out salted (or not at all): they cover secret values.
-        let published = { (hash: String) -> JSONValue in salt.map { .string($0.apply(hash)) } ?? .null }
+        // Hashes go out keyed: they cover secret values.
+        let published = { (hash: String) -> JSONValue in .string(fingerprint.apply(hash)) }
         let names = Set(desired.servers.keys).union(desired.skipped.keys).union(actual.servers.keys).sorted()
         let servers: [JSONValue] = names.map { name in
             var pairs: [(String, JSONValue)] = [("name", .string(name))]

@@ -12,7 +12,7 @@ public enum EnvExample {
             if config.tokensEnvPosition.file != BuiltinConfig.file { used.append((config.tokensEnv, config.tokensEnvPosition)) }
             used += config.variables.filter { $0.position.file != BuiltinConfig.file }.map { ($0.name, $0.position) }
         }
-        guard let text = try? workspace.readText(path) else {
+        guard let text = try? workspace.readText(".env.example") else {
             return [Diagnostic(at: .origin(path), "missing: every variable the manifests and config read must be listed here")]
         }
         let (file, problems) = DotEnvFile.parse(text, file: path)

@@ -8,11 +8,14 @@ public struct Workspace: Sendable {
     /// environment or `.env`), and empty means none.
     public var envName: String?
     public var limits: YAMLLimits
+    /// The disk under `root`, or the files a client sent (then `root` only labels diagnostics).
+    public var files: WorkspaceFiles
 
-    public init(root: String, envName: String?, limits: YAMLLimits = .standard) {
+    public init(root: String, envName: String?, limits: YAMLLimits = .standard, files: WorkspaceFiles = .disk) {
         self.root = root
         self.envName = envName
         self.limits = limits
+        self.files = files
     }
 
     /// Everything one load found: the state (nil when config is invalid), every diagnostic,
@@ -49,10 +52,16 @@ public struct Workspace: Sendable {
 
     /// The controller's environment with `.env` (if present) underneath it.
     public func environment(_ process: Environment) -> (Environment, [Diagnostic]) {
-        let path = display(".env")
-        guard let text = try? readText(path) else { return (process, []) }
-        let (file, diagnostics) = DotEnvFile.parse(text, file: path)
+        guard let text = try? readText(".env") else { return (process, []) }
+        let (file, diagnostics) = DotEnvFile.parse(text, file: display(".env"))
         return (process.addingDefaults(file), diagnostics)
+    }
+
+    /// The config layer a load with this environment reads on top of `default.yaml`: `envName`,
+    /// else `OMNI_ENV`; nil when neither names one.
+    public func layerName(_ environment: Environment) -> String? {
+        let chosen = envName ?? environment["OMNI_ENV"]
+        return chosen?.isEmpty == false ? chosen : nil
     }
 
     /// Reads everything. With `lastGood` (from the previous load), invalid files fall back to
@@ -64,11 +73,11 @@ public struct Workspace: Sendable {
         var layers: [(path: String, node: YAMLNode)] = []
         var layersValid = true
         var kept: [String] = []
-        let chosen = envName ?? environment["OMNI_ENV"]
-        let envName = chosen?.isEmpty == false ? chosen : nil
+        let envName = layerName(environment)
         for name in ["default", envName, "local"].compactMap({ $0 }) {
-            let path = display("config/\(name).yaml")
-            guard FileManager.default.fileExists(atPath: path) else {
+            let relative = "config/\(name).yaml"
+            let path = display(relative)
+            guard exists(relative) else {
                 if name == envName {
                     diagnostics.append(
                         Diagnostic(
@@ -79,7 +88,7 @@ public struct Workspace: Sendable {
                 continue
             }
             configFiles.append(path)
-            let (node, problems) = readFile(path) { ConfigLayers.read($0, file: path, limits: limits) }
+            let (node, problems) = readFile(relative) { ConfigLayers.read($0, file: path, limits: limits) }
             diagnostics += problems
             if let node { layers.append((path, node)) } else { layersValid = false }
         }
@@ -97,8 +106,9 @@ public struct Workspace: Sendable {
         var manifests: [Manifest] = []
         let manifestFiles = manifestPaths(&diagnostics)
         for path in manifestFiles {
-            let stem = String((path as NSString).lastPathComponent.dropLast(5))
-            let (manifest, problems) = readFile(path) { ManifestReader.read($0, file: path, stem: stem, limits: limits) }
+            let name = (path as NSString).lastPathComponent
+            let stem = String(name.dropLast(5))
+            let (manifest, problems) = readFile("servers/" + name) { ManifestReader.read($0, file: path, stem: stem, limits: limits) }
             diagnostics += problems
             if let manifest {
                 manifests.append(manifest)
@@ -151,7 +161,7 @@ public struct Workspace: Sendable {
     /// `servers/*.yaml`, sorted; editor temp files and other extensions ignored (`.yml` with a warning).
     func manifestPaths(_ diagnostics: inout [Diagnostic]) -> [String] {
         let directory = display("servers")
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+        guard let names = listing("servers") else {
             diagnostics.append(Diagnostic(.warning, at: .origin(directory), "no servers directory; no server will run"))
             return []
         }
@@ -171,19 +181,19 @@ public struct Workspace: Sendable {
 
     /// The names of the layers under `config/` other than `default` and `local`.
     func layerNames() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: display("config"))) ?? []
+        let names = listing("config") ?? []
         return names.filter { $0.hasSuffix(".yaml") && $0 != "default.yaml" && $0 != "local.yaml" }.map { String($0.dropLast(5)) }.sorted()
     }
 
-    /// Reads at most `limits.maxBytes + 1` bytes (so a huge file is refused without being read
-    /// whole) and hands them to `decode`; an unreadable file is one error.
-    private func readFile<T>(_ path: String, _ decode: ([UInt8]) -> (T?, [Diagnostic])) -> (T?, [Diagnostic]) {
+    /// Reads at most `limits.maxBytes + 1` bytes of the file at `relative` (so a huge file is
+    /// refused without being read whole) and hands them to `decode`; an unreadable file is one error.
+    private func readFile<T>(_ relative: String, _ decode: ([UInt8]) -> (T?, [Diagnostic])) -> (T?, [Diagnostic]) {
+        let path = display(relative)
         do {
-            let bytes = try readBytes(path, max: limits.maxBytes + 1)
+            let bytes = try readBytes(relative, max: limits.maxBytes + 1)
             if bytes.count > limits.maxBytes {
                 // Only the first bytes were read; report the file's real size.
-                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? bytes.count
-                return (nil, [YAMLParser.tooLarge(size, file: path, limits: limits)])
+                return (nil, [YAMLParser.tooLarge(size(relative) ?? bytes.count, file: path, limits: limits)])
             }
             return decode(bytes)
         } catch {
@@ -191,7 +201,57 @@ public struct Workspace: Sendable {
         }
     }
 
-    func readBytes(_ path: String, max: Int) throws -> [UInt8] {
+    /// The config layers and manifests under the root, as `.sent` files for a running
+    /// controller's dry run: every `config/*.yaml` (the controller picks its own layers from
+    /// them) and `servers/*.yaml`, each read to at most `limits.maxBytes + 1` bytes (the
+    /// controller refuses a larger one as a reload would). Throws for an unreadable file.
+    public func filesToSend() throws -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        for directory in ["config", "servers"] {
+            for name in (listing(directory) ?? []).sorted() where name.hasSuffix(".yaml") && !name.hasPrefix(".") {
+                let relative = directory + "/" + name
+                guard WorkspaceFiles.problem(sentPath: relative) == nil else { continue }
+                out[relative] = try readBytes(relative, max: limits.maxBytes + 1)
+            }
+        }
+        return out
+    }
+
+    // MARK: - The files, on disk or sent
+
+    func exists(_ relative: String) -> Bool {
+        switch files {
+        case .disk: FileManager.default.fileExists(atPath: display(relative))
+        case .sent(let sent): sent[relative] != nil
+        }
+    }
+
+    /// The names in a directory (`servers`, `config`), or nil when there is none.
+    func listing(_ directory: String) -> [String]? {
+        switch files {
+        case .disk:
+            return try? FileManager.default.contentsOfDirectory(atPath: display(directory))
+        case .sent(let sent):
+            let prefix = directory + "/"
+            let names = sent.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+            // A client that sent no manifests has a servers directory with none in it.
+            return names.isEmpty && directory != "servers" ? nil : names
+        }
+    }
+
+    private func size(_ relative: String) -> Int? {
+        switch files {
+        case .disk: (try? FileManager.default.attributesOfItem(atPath: display(relative))[.size]) as? Int
+        case .sent(let sent): sent[relative]?.count
+        }
+    }
+
+    func readBytes(_ relative: String, max: Int) throws -> [UInt8] {
+        if case .sent(let sent) = files {
+            guard let bytes = sent[relative] else { throw CocoaError(.fileNoSuchFile) }
+            return Array(bytes.prefix(max))
+        }
+        let path = display(relative)
         // Only regular files (symlinks followed, as ConfigMaps need): opening a FIFO or a
         // device would block the reload for as long as nobody writes to it.
         var info = stat()
@@ -204,7 +264,7 @@ public struct Workspace: Sendable {
         return Array(try handle.read(upToCount: max) ?? Data())
     }
 
-    func readText(_ path: String) throws -> String {
-        String(decoding: try readBytes(path, max: limits.maxBytes), as: UTF8.self)
+    func readText(_ relative: String) throws -> String {
+        String(decoding: try readBytes(relative, max: limits.maxBytes), as: UTF8.self)
     }
 }

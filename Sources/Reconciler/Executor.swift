@@ -78,6 +78,15 @@ public actor Executor {
     /// The holds of the last plan (backoff, quarantine, queued), by server.
     public var currentHolds: [String: Hold] { holds }
 
+    /// The plan this executor would make for `state` now, against the processes it runs, with
+    /// the rollout `state` sets: applies nothing (`controller diff --against`, a server-side
+    /// dry run). Returns the actual state it planned against, for the report.
+    public func dryRun(_ state: DesiredState) async -> (Plan, ActualState) {
+        let actual = await supervisor.snapshot()
+        let rollout = RolloutPolicy(maxUnavailablePercent: state.config.maxUnavailablePercent)
+        return (Planner.plan(desired: state, actual: actual, now: clock.now, rollout: rollout, replacing: replacing), actual)
+    }
+
     /// Runs the loop until `shutdown()`; returns then. Call once.
     public func run() async {
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))

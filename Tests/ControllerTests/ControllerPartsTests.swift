@@ -159,26 +159,18 @@ import Testing
         #expect(!FileWatcher.isRelevant("README.md", directory: ""))
     }
 
-    @Test func policyDifferencesCompareAsRendered() {
-        let old: JSONValue = .object([("limits.rps", 10), ("egress", "")])
-        let new: JSONValue = .object([("limits.rps", .double(10)), ("egress", "api.example.com")])
-        #expect(PolicySummary.differences(from: old, to: new) == ["egress [] → api.example.com"])
-    }
-
     @Test func metricsEscapeLabelValuesAndRenderIntegers() {
         #expect(Metrics.escape("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
         #expect(Metrics.number(3) == "3")
         #expect(Metrics.number(0.25) == "0.25")
     }
 
-    @Test func theHashSaltIsPrivateAndStable() throws {
-        let root = NSTemporaryDirectory() + "omni-salt-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        #expect(HashSalt.load(root: root, create: false) == nil)
-        let salt = try #require(HashSalt.load(root: root, create: true))
-        #expect(HashSalt.load(root: root, create: false)?.value == salt.value)
-        #expect(salt.apply("abc") != "abc" && salt.apply("abc").count == 16)
-        let mode = try FileManager.default.attributesOfItem(atPath: root + "/var/hash-salt")[.posixPermissions] as? Int
-        #expect(mode == 0o600)
+    @Test func specFingerprintsAreKeyedPerRun() {
+        let one = SpecFingerprint()
+        let other = SpecFingerprint()
+        #expect(one.apply("abc") == one.apply("abc"))
+        #expect(one.apply("abc") != one.apply("abd"))
+        #expect(one.apply("abc") != other.apply("abc"))
+        #expect(one.apply("abc").count == 16 && one.apply("abc").allSatisfy(\.isHexDigit))
     }
 }

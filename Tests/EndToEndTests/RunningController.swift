@@ -74,11 +74,20 @@ final class RunningController: @unchecked Sendable {
 
     /// GET with curl: status code and body.
     func get(_ path: String, token: String? = nil) throws -> (Int, String) {
+        try curl(path, token: token, extra: [])
+    }
+
+    /// POSTs `json` to `path`.
+    func post(_ path: String, _ json: String, token: String? = nil) throws -> (Int, String) {
+        try curl(path, token: token, extra: ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", json])
+    }
+
+    private func curl(_ path: String, token: String?, extra: [String]) throws -> (Int, String) {
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         curl.arguments =
             ["-s", "--max-time", "10", "-w", "\n%{http_code}"] + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? [])
-            + ["http://127.0.0.1:\(port)\(path)"]
+            + extra + ["http://127.0.0.1:\(port)\(path)"]
         let out = Pipe()
         curl.standardOutput = out
         try curl.run()
