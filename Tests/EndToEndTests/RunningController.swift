@@ -72,12 +72,14 @@ final class RunningController: @unchecked Sendable {
     /// Records with this `event`.
     func events(_ name: String) -> [[String: Any]] { records.filter { $0["event"] as? String == name } }
 
-    /// GET with curl: status code and body.
-    func get(_ path: String, token: String? = nil) throws -> (Int, String) {
+    /// GET with curl: status code and body. `token` sends `Authorization: Bearer <token>`;
+    /// `authorization` sends that header value exactly as given (for malformed ones).
+    func get(_ path: String, token: String? = nil, authorization: String? = nil) throws -> (Int, String) {
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        let header = authorization ?? token.map { "Bearer \($0)" }
         curl.arguments =
-            ["-s", "--max-time", "10", "-w", "\n%{http_code}"] + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? [])
+            ["-s", "--max-time", "10", "-w", "\n%{http_code}"] + (header.map { ["-H", "Authorization: \($0)"] } ?? [])
             + ["http://127.0.0.1:\(port)\(path)"]
         let out = Pipe()
         curl.standardOutput = out
