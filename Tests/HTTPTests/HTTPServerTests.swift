@@ -218,20 +218,6 @@ final class Started: Sendable {
         await server.stop()
     }
 
-    /// One byte a second keeps the connection busy, but not past the head deadline.
-    @Test func aTrickleIsDroppedAtTheHeadDeadline() async throws {
-        let server = try server(HTTPLimits(headTimeout: .milliseconds(400)))
-        let client = try RawClient(port: server.port)
-        defer { client.close() }
-        let reply = Task { await client.read() }
-        for byte in "GET / HTTP/1.1\r\n".utf8 {
-            guard client.send([byte]) > 0 else { break }
-            try await Task.sleep(for: .milliseconds(100))
-            if server.stats.timeouts > 0 { break }
-        }
-        #expect(await reply.value.hasPrefix("HTTP/1.1 408"))
-    }
-
     @Test func aBodyThatTakesTooLongGets408() async throws {
         let server = try server(HTTPLimits(bodyTimeout: .milliseconds(300)))
         let client = try RawClient(port: server.port)
