@@ -70,23 +70,25 @@ import Testing
         await server.stop()
     }
 
-    /// A whole request trickled one byte per 50 ms takes about 3 s against a 500 ms head
-    /// deadline. Each gap is far shorter than the deadline, so a deadline restarted by every
-    /// read would let it through (and the handler would answer 200); measured from the first
-    /// byte, it is cut off with 408 and the connection closed before the request is whole.
+    /// A whole request of 100 bytes trickled one byte per 20 ms takes at least 2 s against a
+    /// 1 s head deadline. Each gap is far shorter than the deadline, so a deadline restarted by
+    /// every read would let it through (and the handler would answer 200); measured from the
+    /// first byte, it is cut off with 408 and the connection closed before the request is whole.
     @Test func aTrickleSlowerThanTheHeadDeadlineGets408AndIsClosed() async throws {
         let handled = Handled()
-        let server = try server(HTTPLimits(headTimeout: .milliseconds(500)), handled: handled)
+        let server = try server(HTTPLimits(headTimeout: .seconds(1)), handled: handled)
         let client = try client(port: server.port)
         defer { client.close() }
         let reply = Task { await client.read() }
-        let request = Array("GET /late HTTP/1.1\r\nHost: localhost\r\nX-Trickle: slow\r\nConnection: close\r\n\r\n".utf8)
+        let request = Array(
+            "GET /late HTTP/1.1\r\nHost: localhost\r\nX-Trickle: slow\r\nUser-Agent: trickling-client\r\nConnection: close\r\n\r\n".utf8)
+        try #require(request.count >= 100)
         var sent = 0
         for byte in request {
             guard client.send([byte]) == 1 else { break }
             sent += 1
             if server.stats.timeouts > 0 { break }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(20))
         }
         let text = await reply.value
         #expect(text.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), "got \(text.debugDescription)")
