@@ -47,6 +47,20 @@ import Testing
         #expect(interpret([(1, IN_MOVED_TO | IN_ISDIR, "servers")]) == .rescan("servers/ appeared or went"))
     }
 
+    /// Lost events are lost wherever the overflow record falls in the batch: a complete file
+    /// after it must not turn the batch into that one file's change.
+    @Test func anOverflowAnywhereInTheBatchWinsOverFileChanges() {
+        #expect(interpret([(-1, IN_Q_OVERFLOW, ""), (2, IN_CLOSE_WRITE, "a.yaml")]) == .rescan("the inotify queue overflowed"))
+        #expect(
+            interpret([(2, IN_MOVED_TO, "a.yaml"), (-1, IN_Q_OVERFLOW, ""), (3, IN_MOVED_TO, "b.yaml")])
+                == .rescan("the inotify queue overflowed"))
+        // The overflow record as the kernel writes it (wd -1, no name), decoded then interpreted.
+        func le(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        let overflow = le(UInt32(bitPattern: -1)) + le(UInt32(IN_Q_OVERFLOW)) + le(0) + le(0)
+        let events = FileWatcher.events(in: overflow[...])
+        #expect(FileWatcher.interpret(events) { directories[$0] } == .rescan("the inotify queue overflowed"))
+    }
+
     @Test func decodesKernelRecordsWithPaddedNames() {
         func record(wd: Int32, mask: Int32, name: String, padded: Int) -> [UInt8] {
             func le(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }

@@ -168,7 +168,20 @@ import Testing
         let detailed = try controller.get("/readyz", token: "t0k3n-abcdef")
         #expect(detailed.0 == 200 && detailed.1.hasPrefix("ready: 0 server(s)"))
         #expect(try controller.get("/status").0 == 401)
-        #expect(try controller.get("/status", token: "t0k3n-abcde").0 == 401)
+        // Wrong tokens: a prefix, an extension, another value, the whole list as one token.
+        for wrong in ["t0k3n-abcde", "t0k3n-abcdef0", "wrong-token-value", "other, t0k3n-abcdef"] {
+            let (code, body) = try controller.get("/status", token: wrong)
+            #expect(code == 401, "token \(wrong)")
+            #expect(body.hasPrefix("unauthorized"), "token \(wrong)")
+        }
+        // Malformed headers carrying the right token: no scheme, another scheme, the scheme
+        // alone, no space after it, two spaces after it.
+        for header in ["t0k3n-abcdef", "Basic t0k3n-abcdef", "Bearer", "Bearert0k3n-abcdef", "Bearer  t0k3n-abcdef"] {
+            #expect(try controller.get("/status", authorization: header).0 == 401, "Authorization: \(header)")
+            #expect(try controller.get("/metrics", authorization: header).0 == 401, "Authorization: \(header)")
+        }
+        // The scheme is case-insensitive (RFC 9110 §11.1).
+        #expect(try controller.get("/status", authorization: "bearer t0k3n-abcdef").0 == 200)
         #expect(try controller.get("/status", token: "t0k3n-abcdef").0 == 200)
         #expect(try controller.get("/metrics", token: "other").0 == 200)
         let plan = #"{"root": ".", "files": {}}"#

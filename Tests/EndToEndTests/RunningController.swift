@@ -72,21 +72,23 @@ final class RunningController: @unchecked Sendable {
     /// Records with this `event`.
     func events(_ name: String) -> [[String: Any]] { records.filter { $0["event"] as? String == name } }
 
-    /// GET with curl: status code and body.
-    func get(_ path: String, token: String? = nil) throws -> (Int, String) {
-        try curl(path, token: token, extra: [])
+    /// GET with curl: status code and body. `token` sends `Authorization: Bearer <token>`;
+    /// `authorization` sends that header value exactly as given (for malformed ones).
+    func get(_ path: String, token: String? = nil, authorization: String? = nil) throws -> (Int, String) {
+        try curl(path, authorization: authorization ?? token.map { "Bearer \($0)" }, extra: [])
     }
 
     /// POSTs `json` to `path`.
     func post(_ path: String, _ json: String, token: String? = nil) throws -> (Int, String) {
-        try curl(path, token: token, extra: ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", json])
+        let extra = ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", json]
+        return try curl(path, authorization: token.map { "Bearer \($0)" }, extra: extra)
     }
 
-    private func curl(_ path: String, token: String?, extra: [String]) throws -> (Int, String) {
+    private func curl(_ path: String, authorization header: String?, extra: [String]) throws -> (Int, String) {
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         curl.arguments =
-            ["-s", "--max-time", "10", "-w", "\n%{http_code}"] + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? [])
+            ["-s", "--max-time", "10", "-w", "\n%{http_code}"] + (header.map { ["-H", "Authorization: \($0)"] } ?? [])
             + extra + ["http://127.0.0.1:\(port)\(path)"]
         let out = Pipe()
         curl.standardOutput = out

@@ -218,20 +218,6 @@ final class Started: Sendable {
         await server.stop()
     }
 
-    /// One byte a second keeps the connection busy, but not past the head deadline.
-    @Test func aTrickleIsDroppedAtTheHeadDeadline() async throws {
-        let server = try server(HTTPLimits(headTimeout: .milliseconds(400)))
-        let client = try RawClient(port: server.port)
-        defer { client.close() }
-        let reply = Task { await client.read() }
-        for byte in "GET / HTTP/1.1\r\n".utf8 {
-            guard client.send([byte]) > 0 else { break }
-            try await Task.sleep(for: .milliseconds(100))
-            if server.stats.timeouts > 0 { break }
-        }
-        #expect(await reply.value.hasPrefix("HTTP/1.1 408"))
-    }
-
     @Test func aBodyThatTakesTooLongGets408() async throws {
         let server = try server(HTTPLimits(bodyTimeout: .milliseconds(300)))
         let client = try RawClient(port: server.port)
@@ -357,19 +343,49 @@ final class Started: Sendable {
         await server.stop()
     }
 
+    /// Holds the requests its handler is given until the test answers them itself.
+    final class Gate: Sendable {
+        let held: AsyncStream<HTTPResponder>
+        private let hold: AsyncStream<HTTPResponder>.Continuation
+
+        init() { (held, hold) = AsyncStream.makeStream() }
+
+        func enter(_ responder: HTTPResponder) { hold.yield(responder) }
+    }
+
+    /// A request held in the handler when the stop begins is answered (with `Connection:
+    /// close`), and the stop waits for it. The answer is released only once the stop has
+    /// closed the listener, so the request is provably in flight while the server drains.
     @Test func stopLetsARequestInProgressFinish() async throws {
-        let started = Started()
-        let server = try server(started: started)
+        let gate = Gate()
+        let server = try HTTPServer(host: "127.0.0.1", port: 0) { _, responder in gate.enter(responder) }
+        server.start()
         let client = try RawClient(port: server.port)
         defer { client.close() }
-        client.send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        // Stop only once the request is in progress on the server.
-        try await waitUntil { started.flag.withLock { $0 } }
-        async let response = client.read()
-        await server.stop(grace: .seconds(5))
-        let text = await response
-        #expect(text.contains("slow"))
+        client.send("GET /held HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        let responder = try #require(await gate.held.first { _ in true })
+        let stopped = Started()
+        let stopping = Task {
+            await server.stop(grace: .seconds(30))
+            stopped.flag.withLock { $0 = true }
+        }
+        // The drain has begun once the listener is closed: a new connection is refused.
+        try await waitUntil {
+            guard let probe = try? RawClient(port: server.port) else { return true }
+            probe.close()
+            return false
+        }
+        #expect(!stopped.flag.withLock { $0 }, "the stop returned while a request was unanswered")
+        #expect(!responder.isCancelled)
+        responder.respond(.text(200, "held\n"))
+        let text = await client.read()
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "got \(text.debugDescription)")
+        #expect(text.hasSuffix("\r\n\r\nheld\n"))
+        // Answered during the drain: the connection is closed after it.
         #expect(text.contains("Connection: close"))
+        await stopping.value
+        #expect(stopped.flag.withLock { $0 })
+        #expect(server.stats.open == 0)
     }
 
     /// `Expect: 100-continue` gets its interim answer at once, then the final one after the body.

@@ -7,7 +7,10 @@ What this pins (issue 11):
 - hostile input gets a clean status or a dropped connection, and other clients are unaffected;
 - with 2,000 idle or half-sent connections held open, `/readyz` and `/status` on a new
   connection are still answered, and the controller's thread count does not grow with them;
-- `/events` is a Server-Sent Events stream with keep-alive comments.
+- `/events` is a Server-Sent Events stream with keep-alive comments;
+- a request trickled a few bytes per write is answered once whole, and one trickled slower
+  than the head deadline (5 s: `HTTPLimits.headTimeout`, which `controller run` keeps) gets
+  408 and is closed before it is whole.
 
 The binary comes from $CONTROLLER (default: <repo>/.build/debug/controller). Socket timeouts
 bound every wait, so a stall fails a test instead of hanging it.
@@ -17,6 +20,7 @@ import http.client
 import os
 import re
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -29,6 +33,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONTROLLER = os.environ.get("CONTROLLER", os.path.join(ROOT, ".build", "debug", "controller"))
 HELD = 2000
+HEAD_TIMEOUT = 5.0  # HTTPLimits.headTimeout: `controller run` sets only body limits
 
 
 def free_port() -> int:
@@ -84,6 +89,24 @@ def raw(port: int, data: bytes, timeout: float = 10.0) -> bytes:
                 break
             out += chunk
         return out
+
+
+def read_to_close(s: socket.socket) -> bytes:
+    out = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def answered(s: socket.socket) -> bool:
+    """Whether the server has sent anything yet (without waiting)."""
+    return bool(select.select([s], [], [], 0)[0])
 
 
 def threads(pid: int) -> int:
@@ -230,3 +253,44 @@ def test_thousands_of_idle_and_half_sent_connections_starve_nobody(controller):
     finally:
         for s in held:
             s.close()
+
+
+def test_a_trickled_request_is_answered_once_whole(controller):
+    _, port = controller
+    request = b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nX-Trickle: split across writes\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start in range(0, len(request), 4):
+            s.sendall(request[start:start + 4])
+            if start + 4 < len(request):
+                assert not answered(s), f"answered after {start + 4} of {len(request)} bytes"
+                time.sleep(0.01)  # the trickle's pace, not a synchronisation
+        data = read_to_close(s)
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:200]
+    assert data.endswith(b"\r\n\r\nready: 0 server(s)\n"), data[-200:]
+
+
+def test_a_trickle_slower_than_the_head_deadline_gets_408_and_is_closed(controller):
+    """58 bytes at one per 150 ms take at least 8.7 s, past the 5 s head deadline, while every
+    gap is far inside it: only a deadline measured from the request's first byte stops it."""
+    _, port = controller
+    request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    assert len(request) * 0.15 > HEAD_TIMEOUT + 3
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for byte in request:
+            if answered(s):
+                break
+            try:
+                s.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += 1
+            time.sleep(0.15)  # the trickle's pace, not a synchronisation
+        data = read_to_close(s)
+    assert data.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), data[:200]
+    assert b"Connection: close" in data
+    assert sent < len(request), "the whole request went out before the deadline"
+    # Nobody else noticed.
+    assert raw(port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").endswith(b"ok\n")
