@@ -51,7 +51,9 @@ actor Daemon {
     func start() async -> Int32? {
         let first = workspace.load(process)
         guard let state = first.state else {
-            for diagnostic in first.diagnostics { Output.error(diagnostic.description) }
+            // A diagnostic may quote a resolved value: redacted as the logs would be.
+            let redactor = Redactor(secrets: Daemon.secrets(first.manifests, environment: workspace.environment(process).0))
+            for diagnostic in first.diagnostics { Output.error(redactor.redact(diagnostic.description)) }
             Output.error("controller run: the config is invalid; nothing started")
             return 1
         }
@@ -160,6 +162,15 @@ actor Daemon {
         reload = ReloadRecord(
             at: Date(), successful: successful, problems: next.diagnostics.map(\.description), keptLastGood: next.keptLastGood)
         let previous = load?.state
+        // The secrets of this load are known before its diagnostics are logged: one may quote
+        // a value that no earlier load had.
+        let environment = workspace.environment(process).0
+        knownSecrets.formUnion(Daemon.secrets(next.manifests, environment: environment))
+        if let state = next.state { knownSecrets.formUnion(Daemon.secrets(state, environment: environment)) }
+        let secrets = Array(knownSecrets)
+        redactor = Redactor(secrets: secrets)
+        logger.configure(level: next.state?.config.logLevel, secrets: secrets)
+        audit?.configure(secrets: secrets)
         for diagnostic in next.diagnostics {
             logger.log(diagnostic.severity == .error ? .error : .warning, "config.problem", diagnostic.description)
         }
@@ -175,11 +186,6 @@ actor Daemon {
         }
         load = next
         gateway?.configure(from: state)
-        knownSecrets.formUnion(Daemon.secrets(state, environment: workspace.environment(process).0))
-        let secrets = Array(knownSecrets)
-        redactor = Redactor(secrets: secrets)
-        logger.configure(level: state.config.logLevel, secrets: secrets)
-        audit?.configure(secrets: secrets)
         let changes = Daemon.changes(from: previous, to: state)
         audit?.record(
             "reload",
@@ -202,7 +208,8 @@ actor Daemon {
         }
     }
 
-    /// Debounced file watching, plus the periodic resync (which also covers a missing inotify).
+    /// Debounced file watching (the quiet period of the config at start), plus the periodic
+    /// resync (which also covers a missing inotify) at the period of the config in force.
     private func watch(debounce: Duration, resync: Duration) {
         let watcher = FileWatcher(root: workspace.root)
         if !watcher.start() { logger.log(.warning, "watch.unavailable", "inotify is unavailable; changes are seen at the resync") }
@@ -218,7 +225,8 @@ actor Daemon {
         }
         Task {
             while true {
-                try? await clock.sleep(for: resync)
+                // The period of the config in force: a reload may have changed it.
+                try? await clock.sleep(for: self.load?.state?.config.resync ?? resync)
                 self.reloadFiles(cause: "resync")
             }
         }

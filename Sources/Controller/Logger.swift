@@ -24,10 +24,10 @@ final class Logger: Sendable {
         self.write = write
     }
 
-    /// New config or new secrets (after a reload).
-    func configure(level: Level, secrets: [String]) {
+    /// New secrets, and a new level when given (after a reload).
+    func configure(level: Level? = nil, secrets: [String]) {
         state.withLock {
-            $0.level = level
+            if let level { $0.level = level }
             $0.redactor = Redactor(secrets: secrets)
         }
     }

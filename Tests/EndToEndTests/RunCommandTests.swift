@@ -236,6 +236,26 @@ import Testing
         #expect(!controller.log.joined().contains(secret))
     }
 
+    /// A manifest added while running, whose secret `url:` is not a URL: the reload's own
+    /// diagnostic quotes the value, and is logged and audited only after the redactor knows it.
+    @Test func aNewManifestsSecretIsRedactedFromItsOwnReload() throws {
+        let scratch = try Scratch()
+        try scratch.write(".env.example", "REMOTE_URL=\n")
+        try scratch.write("config/default.yaml", "features: { remote: { enabled: true } }\n")
+        let secret = "ftp-added-later-s3cr3t"
+        let controller = try RunningController(root: scratch.root, environment: ["REMOTE_URL": secret])
+        _ = try controller.waitForStatus("/readyz", 200)
+        try scratch.write(
+            "servers/remote.yaml",
+            "name: remote\ndescription: remote\ntransport: http\nurl: \"${REMOTE_URL}\"\nsecrets: [REMOTE_URL]\n")
+        let problem = controller.waitForLog { ($0["event"] as? String) == "config.problem" && "\($0["msg"] ?? "")".contains("remote.yaml") }
+        #expect((problem?["msg"] as? String)?.contains("url resolves to \"[REDACTED]\"") == true, "\(String(describing: problem))")
+        #expect(controller.stop() == 0)
+        #expect(!controller.log.joined().contains(secret))
+        let audit = try String(contentsOfFile: scratch.root + "/var/audit.ndjson", encoding: .utf8)
+        #expect(audit.contains("[REDACTED]") && !audit.contains(secret))
+    }
+
     /// `status` and `health` against a running controller (`diff` has its own suite).
     @Test func statusAndHealthTalkToARunningController() throws {
         let scratch = try scratch(enabled: true)
