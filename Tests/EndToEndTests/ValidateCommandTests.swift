@@ -21,6 +21,28 @@ import Testing
         #expect(github.stdout.contains("will run (1): github"))
     }
 
+    /// A new user's root: one server, an empty `.env.example`, a shell with none of the
+    /// controller's variables. The built-in defaults impose nothing; the user's own `${FOO}` does,
+    /// at the line that reads it.
+    @Test func aMinimalRootValidatesAndOnlyItsOwnVariablesMustBeListed() throws {
+        let scratch = try Scratch()
+        try scratch.write(".env.example", "")
+        try scratch.write("config/default.yaml", "features: { x: { enabled: true } }\n")
+        let server = "name: x\ndescription: x\ntransport: stdio\ncommand: [mcp-demo]\n"
+        try scratch.write("servers/x.yaml", server)
+        for env in [[], ["--env", "other"]] {
+            if !env.isEmpty { try scratch.write("config/other.yaml", "log: { level: debug }\n") }
+            let outcome = try ControllerProcess.run(["validate", "--root", scratch.root] + env)
+            #expect(outcome.status == 0, "\(env): \(outcome.stdout)")
+            #expect(outcome.stdout.contains("will run (1): x"))
+        }
+        try scratch.write("servers/x.yaml", server + "env: { A: \"${FOO}\" }\n")
+        let outcome = try ControllerProcess.run(["validate", "--root", scratch.root])
+        #expect(outcome.status == 1)
+        #expect(outcome.stdout.contains("\(scratch.root)/servers/x.yaml:5:11: error: variable FOO is not listed in "), "\(outcome.stdout)")
+        #expect(!outcome.stdout.contains("OMNI_API_TOKENS"))
+    }
+
     @Test func textOutputPointsAtTheLineWithACaret() throws {
         let scratch = try Scratch()
         try scratch.write("servers/demo.yaml", "name: demo\ndescription: d\ntransport: stdio\ncommand: [x]\nlimits: { rps: fast }\n")
