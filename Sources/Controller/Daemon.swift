@@ -27,6 +27,9 @@ actor Daemon {
     private var auth = BearerAuthenticator(list: "")
     private var origins = OriginPolicy(allowed: [])
     private var shuttingDown = false
+    private var capacity = Capacity(descriptorLimit: 1024, startWindow: 1)
+    /// CPUs online (for the start window's default).
+    private static let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     /// Keys the spec hashes `/status` shows for this run (they cover secret values).
     private let fingerprint = SpecFingerprint()
     /// Every secret value seen since start: a rotated or disabled server's old process may
@@ -98,12 +101,15 @@ actor Daemon {
         let gateway = Gateway(clock: clock, options: gatewayOptions) { reporter.report($0) }
         gateway.configureAccess(tokens: environment[config.tokensEnv] ?? "", allowedOrigins: config.allowedOrigins)
         self.gateway = gateway
+        // Thousands of client connections and servers need descriptors beyond the usual soft
+        // limit of 1,024.
+        let descriptors = Int(omni_raise_nofile_limit())
+        capacity = Capacity(descriptorLimit: descriptors, startWindow: config.startWindow(cores: Daemon.cores))
         let executor = Executor(
             supervisor: supervisor, clock: clock, rollout: RolloutPolicy(maxUnavailablePercent: config.maxUnavailablePercent),
-            spawnRate: Int(config.spawnRate.rounded(.up)), resync: config.resync, router: gateway)
+            startWindow: config.startWindow(cores: Daemon.cores), spawnRate: Int(config.spawnRate.rounded(.up)), resync: config.resync,
+            router: gateway)
         self.executor = executor
-        // Thousands of client connections need descriptors beyond the usual soft limit of 1,024.
-        let descriptors = Int(omni_raise_nofile_limit())
         do {
             // Health probes are answered even when other clients hold every connection slot.
             // The admin API reads no bodies but `/plan`'s (a root's files, up to 16 MiB): 64 KiB
@@ -200,11 +206,17 @@ actor Daemon {
                 + (changes.isEmpty ? "" : "; " + changes.joined(separator: "; ")),
             fields: [("cause", .string(cause))])
         let config = state.config
-        Task { [executor] in
+        capacity.startWindow = config.startWindow(cores: Daemon.cores)
+        if state.servers.count > capacity.serversAllowed {
+            logger.log(
+                .warning, "capacity",
+                "\(state.servers.count) servers to run, but the descriptor limit (\(capacity.descriptorLimit)) allows about "
+                    + "\(capacity.serversAllowed): raise the hard RLIMIT_NOFILE (LimitNOFILE= in systemd)")
+        }
+        Task { [executor, capacity] in
             await executor?.apply(
-                state, rollout: RolloutPolicy(maxUnavailablePercent: config.maxUnavailablePercent),
-                spawnRate: Int(config.spawnRate.rounded(.up)),
-                resync: config.resync)
+                state, rollout: RolloutPolicy(maxUnavailablePercent: config.maxUnavailablePercent), startWindow: capacity.startWindow,
+                spawnRate: Int(config.spawnRate.rounded(.up)), resync: config.resync)
         }
     }
 
@@ -284,7 +296,8 @@ actor Daemon {
             guard let state = load?.state, let supervisor, let executor else { return .text(503, "starting\n") }
             let json = StatusReport.json(
                 desired: state, actual: await supervisor.snapshot(withStats: true), holds: await executor.currentHolds, reload: reload,
-                generation: await executor.currentGeneration, now: clock.now, fingerprint: fingerprint)
+                generation: await executor.currentGeneration, now: clock.now, fingerprint: fingerprint,
+                capacity: capacity.json(startsWaiting: await executor.startsWaiting))
             // Through the same redactor as the logs: a skipped server's reason may quote a value.
             let redacted = Logger.redacted(json, redactor)
             return .text(200, redacted.rendered(pretty: true) + "\n", contentType: "application/json")

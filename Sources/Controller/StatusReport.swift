@@ -32,7 +32,7 @@ enum StatusReport {
 
     static func json(
         desired: DesiredState, actual: ActualState, holds: [String: Hold], reload: ReloadRecord, generation: Int, now: Duration,
-        fingerprint: SpecFingerprint
+        fingerprint: SpecFingerprint, capacity: JSONValue = .null
     ) -> JSONValue {
         // Hashes go out keyed: they cover secret values.
         let published = { (hash: String) -> JSONValue in .string(fingerprint.apply(hash)) }
@@ -67,7 +67,9 @@ enum StatusReport {
             ("at", .string(Logger.timestamp(reload.at))), ("successful", .bool(reload.successful)),
             ("problems", .array(reload.problems.map { .string($0) })), ("kept_last_good", .array(reload.keptLastGood.map { .string($0) })),
         ])
-        return .object([("generation", .int(generation)), ("last_reload", reloadJSON), ("servers", .array(servers))])
+        return .object([
+            ("generation", .int(generation)), ("last_reload", reloadJSON), ("capacity", capacity), ("servers", .array(servers)),
+        ])
     }
 
     private static func instance(_ instance: InstanceSnapshot, _ published: (String) -> JSONValue) -> JSONValue {

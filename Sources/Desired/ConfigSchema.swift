@@ -62,7 +62,14 @@ public enum ConfigSchema {
                                     "resync",
                                     .string(.duration(.seconds(1)...(.seconds(86400))), description: "Full re-read period (1s..24h).")),
                                 Field("max_unavailable", .string(.percent, description: "Share of servers replaced at once.")),
-                                Field("spawn_rate", .number(0.1...1000, description: "Process starts per second.")),
+                                Field(
+                                    "start_window",
+                                    .integer(
+                                        0...4096,
+                                        description: "Processes starting (spawned, not ready yet) at once; 0: four per CPU core.")),
+                                Field(
+                                    "spawn_rate",
+                                    .number(0...1000, description: "At most this many process starts per second; 0: no cap.")),
                             ]))),
                 Field("defaults", PolicySchemas.defaults),
                 Field(

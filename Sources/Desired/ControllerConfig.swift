@@ -30,7 +30,10 @@ public struct ControllerConfig: Sendable, Hashable {
     public var debounce: Duration
     public var resync: Duration
     public var maxUnavailablePercent: Int
+    /// `reconcile.spawn_rate`: process starts per second at most; 0 means no cap.
     public var spawnRate: Double
+    /// `reconcile.start_window` as written; 0 means derived from the CPU count (`startWindow(cores:)`).
+    public var startWindowSetting: Int
     /// The merged `defaults:` node, laid under every manifest's policies.
     public var defaults: YAMLNode
     /// `features.<name>.enabled` after `OMNI_FEATURE_<NAME>` overrides, with where each value came from.
@@ -71,7 +74,8 @@ public struct ControllerConfig: Sendable, Hashable {
         debounce = value("reconcile", "debounce")?.durationValue ?? .milliseconds(100)
         resync = value("reconcile", "resync")?.durationValue ?? .seconds(60)
         maxUnavailablePercent = value("reconcile", "max_unavailable")?.text.flatMap(Percent.parse) ?? 25
-        spawnRate = value("reconcile", "spawn_rate")?.doubleValue ?? 20
+        spawnRate = value("reconcile", "spawn_rate")?.doubleValue ?? 0
+        startWindowSetting = value("reconcile", "start_window")?.intValue ?? 0
         defaults = value("defaults") ?? YAMLNode.emptyMapping(at: .origin(BuiltinConfig.file))
         var features: [String: FeatureSwitch] = [:]
         for pair in value("features")?.pairs ?? [] {
@@ -80,6 +84,16 @@ public struct ControllerConfig: Sendable, Hashable {
         }
         self.features = features
         variables = ConfigLayers.variables(node).map { Variable(name: $0.name, position: $0.position) }
+    }
+}
+
+extension ControllerConfig {
+    /// How many processes may be starting at once: `reconcile.start_window`, or four per core
+    /// (at least four) when it is 0. Starting is where a server costs CPU (a Python server
+    /// spends about 0.8 s of it); a window paces starts by readiness, so cheap servers stream
+    /// through and expensive ones do not starve each other or the controller.
+    public func startWindow(cores: Int) -> Int {
+        startWindowSetting > 0 ? startWindowSetting : max(4, 4 * cores)
     }
 }
 

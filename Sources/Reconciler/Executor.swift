@@ -10,9 +10,11 @@ import Metering
 /// - One server's actions never wait on another's: each action runs in its own task, and at
 ///   most one action per server is in flight (a server with one in flight is skipped until it
 ///   finishes, then planned again).
-/// - `spawn` and `replace` start processes at most `spawnRate` per second (a token bucket), so
-///   a change to a shared default does not fork 500 processes at once; the planner already
-///   limits replacements to `maxUnavailablePercent`.
+/// - `spawn` and `replace` begin only while fewer than `startWindow` processes are starting
+///   (`StartWindow`): a process that becomes ready or fails frees a slot and wakes the executor,
+///   so starts are paced by readiness and a change to a shared default does not fork 500
+///   processes at once. With a `spawnRate` above 0, starts also wait for a token of that rate
+///   (a cap, off by default). The planner already limits replacements to `maxUnavailablePercent`.
 /// - `replace` only starts the new process; the old one is stopped by a later plan, once the
 ///   new one is ready.
 /// - `shutdown()` stops planning and stops every process.
@@ -25,7 +27,14 @@ public actor Executor {
     private let supervisor: Supervisor
     private let clock: any MonotonicClock
     private var rollout: RolloutPolicy
-    private var bucket: TokenBucket
+    /// The optional rate cap (nil: none).
+    private var bucket: TokenBucket?
+    private var startWindow: Int
+    /// Starts begun and not yet handed to the supervisor (waiting for a rate token): they hold
+    /// a slot of the window before their process shows as `starting`.
+    private var launching = 0
+    /// Starts the last plan left for later because the window was full.
+    private var waitingStarts = 0
     private var resync: Duration
     private var desired: DesiredState?
     private var generation = 0
@@ -40,15 +49,16 @@ public actor Executor {
     private let router: (any TrafficRouter)?
 
     public init(
-        supervisor: Supervisor, clock: any MonotonicClock = SystemClock(), rollout: RolloutPolicy = RolloutPolicy(), spawnRate: Int = 20,
-        resync: Duration = .seconds(60), router: (any TrafficRouter)? = nil
+        supervisor: Supervisor, clock: any MonotonicClock = SystemClock(), rollout: RolloutPolicy = RolloutPolicy(), startWindow: Int = 8,
+        spawnRate: Int = 0, resync: Duration = .seconds(60), router: (any TrafficRouter)? = nil
     ) {
         self.supervisor = supervisor
         self.router = router
         self.clock = clock
         self.rollout = rollout
         self.resync = resync
-        bucket = TokenBucket(rate: Double(max(spawnRate, 1)), burst: max(spawnRate, 1))
+        self.startWindow = max(1, startWindow)
+        bucket = Executor.bucket(rate: spawnRate)
         (events, emitter) = AsyncStream.makeStream(of: ReconcileEvent.self)
     }
 
@@ -56,7 +66,8 @@ public actor Executor {
     /// (a counter of the caller's loads), a state older than one already applied is ignored, so
     /// reloads that race (SIGHUP, the resync and a file change at once) cannot go backwards.
     public func apply(
-        _ state: DesiredState, load: Int? = nil, rollout: RolloutPolicy? = nil, spawnRate: Int? = nil, resync: Duration? = nil
+        _ state: DesiredState, load: Int? = nil, rollout: RolloutPolicy? = nil, startWindow: Int? = nil, spawnRate: Int? = nil,
+        resync: Duration? = nil
     ) {
         if let load {
             guard load > lastLoad else { return }
@@ -65,10 +76,9 @@ public actor Executor {
         desired = state
         generation += 1
         if let rollout { self.rollout = rollout }
+        if let startWindow { self.startWindow = max(1, startWindow) }
         // Only a changed rate resets the bucket: a reload must not refill it mid-rollout.
-        if let spawnRate, Double(max(spawnRate, 1)) != bucket.rate {
-            bucket = TokenBucket(rate: Double(max(spawnRate, 1)), burst: max(spawnRate, 1))
-        }
+        if let spawnRate, Double(spawnRate) != (bucket?.rate ?? 0) { bucket = Executor.bucket(rate: spawnRate) }
         if let resync { self.resync = resync }
         wake?.yield()
     }
@@ -77,6 +87,14 @@ public actor Executor {
 
     /// The holds of the last plan (backoff, quarantine, queued), by server.
     public var currentHolds: [String: Hold] { holds }
+
+    /// Starts the last plan left for later because `startWindow` processes were starting.
+    public var startsWaiting: Int { waitingStarts }
+
+    /// The rate cap's bucket (burst: one second's worth), or nil for a rate of 0 (no cap).
+    private static func bucket(rate: Int) -> TokenBucket? {
+        rate > 0 ? TokenBucket(rate: Double(rate), burst: rate) : nil
+    }
 
     /// The plan this executor would make for `state` now, against the processes it runs, with
     /// the rollout `state` sets: applies nothing (`controller diff --against`, a server-side
@@ -144,14 +162,17 @@ public actor Executor {
         let started = clock.now
         let actual = await supervisor.snapshot()
         let plan = Planner.plan(desired: desired, actual: actual, now: clock.now, rollout: rollout, replacing: replacing)
-        var begun = 0
-        for action in plan.actions where !inFlight.contains(action.server) {
+        let starting = actual.instances.filter { $0.phase == .starting }.count + launching
+        let (admitted, waiting) = StartWindow.admit(plan.actions, busy: inFlight, starting: starting, window: startWindow)
+        waitingStarts = waiting
+        for action in admitted {
             inFlight.insert(action.server)
             if case .replace = action.kind { replacing.insert(action.server) }
-            begun += 1
+            if action.startsAProcess { launching += 1 }
             emitter.yield(.applying(action))
             Task { await self.perform(action) }
         }
+        let begun = admitted.count
         for name in Set(holds.keys).union(plan.holds.keys).sorted() where holds[name] != plan.holds[name] {
             emitter.yield(.hold(server: name, plan.holds[name]))
         }
@@ -172,6 +193,8 @@ public actor Executor {
             await pace()
             // A shutdown may have begun while this waited for its token.
             if !stopped { await supervisor.start(spec) }
+            // From here the process shows as `starting` in snapshots, which hold its slot.
+            launching -= 1
         case .update(let id, let spec):
             await supervisor.update(id, to: spec)
         case .stop(let id, let isFailure):
@@ -217,10 +240,10 @@ public actor Executor {
         }
     }
 
-    /// Waits for a spawn token.
+    /// Waits for a token of the rate cap, if there is one.
     private func pace() async {
-        while true {
-            let wait = bucket.take(at: clock.now)
+        while bucket != nil {
+            guard let wait = bucket?.take(at: clock.now) else { return }
             guard wait > .zero else { return }
             try? await clock.sleep(for: wait)
         }

@@ -11,7 +11,8 @@ import Testing
         let paths: [[String]] = [
             ["listen"], ["auth", "tokens_env"], ["auth", "allowed_origins"], ["log", "level"], ["audit", "path"], ["audit", "max_size"],
             ["audit", "keep"], ["otel", "enabled"], ["otel", "endpoint"], ["otel", "service_name"], ["reconcile", "debounce"],
-            ["reconcile", "resync"], ["reconcile", "max_unavailable"], ["reconcile", "spawn_rate"], ["features"],
+            ["reconcile", "resync"], ["reconcile", "max_unavailable"], ["reconcile", "start_window"], ["reconcile", "spawn_rate"],
+            ["features"],
             ["defaults", "limits", "rps"], ["defaults", "limits", "burst"], ["defaults", "limits", "concurrency"],
             ["defaults", "limits", "request_timeout"], ["defaults", "health", "interval"], ["defaults", "health", "timeout"],
             ["defaults", "health", "failure_threshold"], ["defaults", "health", "startup_timeout"], ["defaults", "restart", "policy"],

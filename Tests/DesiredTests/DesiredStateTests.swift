@@ -19,7 +19,9 @@ import Testing
         #expect(value.debounce == .milliseconds(100))
         #expect(value.resync == .seconds(60))
         #expect(value.maxUnavailablePercent == 25)
-        #expect(value.spawnRate == 20)
+        #expect(value.spawnRate == 0)
+        #expect(value.startWindowSetting == 0)
+        #expect(value.startWindow(cores: 2) == 8 && value.startWindow(cores: 1) == 4)
         #expect(value.features.isEmpty)
         #expect(ControllerConfig.LogLevel.debug < .error)
     }

@@ -108,6 +108,8 @@ import Testing
         #expect(upstream.lastError?.message.contains("cannot tell whose") == true)
         upstream.reply(1, .success(.object([])))
         _ = try await a
+        // The first answer can reach its client before the gateway lets go of the call.
+        await harness.eventually("one call left") { harness.gateway.metricsText().contains(#"omni_gateway_in_flight{server="demo"} 1"#) }
         // One in flight, but its client never declared roots.
         #expect(upstream.ask(Self.roots))
         #expect(upstream.lastError?.code == -32601)
