@@ -27,6 +27,10 @@ actor Daemon {
     private var auth = BearerAuthenticator(list: "")
     private var origins = OriginPolicy(allowed: [])
     private var shuttingDown = false
+    /// A rescan was asked for: the next reload parses every file.
+    private var fullReadDue = false
+    /// Files the last reload parsed (the rest were unchanged), for its log line.
+    private var parsedLast = 0
     private var capacity = Capacity(descriptorLimit: 1024, startWindow: 1)
     /// CPUs online (for the start window's default).
     private static let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
@@ -53,6 +57,7 @@ actor Daemon {
     /// Starts everything; returns the exit status when it cannot start (nil: running).
     func start() async -> Int32? {
         let first = workspace.load(process)
+        parsedLast = first.parsed.parsedCount
         guard let state = first.state else {
             // A diagnostic may quote a resolved value: redacted as the logs would be.
             let redactor = Redactor(secrets: Daemon.secrets(first.manifests, environment: workspace.environment(process).0))
@@ -155,11 +160,21 @@ actor Daemon {
         return nil
     }
 
-    /// Re-reads every file; an invalid one keeps its last good content (DESIGN.md principle 3).
-    func reloadFiles(cause: String) {
+    /// Re-reads the files; an invalid one keeps its last good content (DESIGN.md principle 3).
+    /// Files whose stamp is unchanged since the last load are not parsed again, unless `full`
+    /// (SIGHUP) or a rescan was asked for since (the watcher lost events or a directory was
+    /// replaced: nothing it reported can be trusted).
+    func reloadFiles(cause: String, full: Bool = false) {
         guard !shuttingDown else { return }
-        accept(workspace.load(process, lastGood: load?.lastGood), cause: cause)
+        let reuse = full || fullReadDue ? nil : load?.parsed
+        fullReadDue = false
+        let next = workspace.load(process, lastGood: load?.lastGood, reuse: reuse)
+        parsedLast = next.parsed.parsedCount
+        accept(next, cause: cause)
     }
+
+    /// The next reload reads every file (see `reloadFiles`).
+    private func dueFullRead() { fullReadDue = true }
 
     private func accept(_ next: Workspace.Load, cause: String) {
         let errors = next.diagnostics.filter { $0.severity == .error }
@@ -204,7 +219,7 @@ actor Daemon {
             successful ? .info : .warning, "config.loaded",
             "\(state.servers.count) server(s) to run, \(state.skipped.count) skipped"
                 + (changes.isEmpty ? "" : "; " + changes.joined(separator: "; ")),
-            fields: [("cause", .string(cause))])
+            fields: [("cause", .string(cause)), ("files_parsed", .int(parsedLast))])
         let config = state.config
         capacity.startWindow = config.startWindow(cores: Daemon.cores)
         if state.servers.count > capacity.serversAllowed {
@@ -231,7 +246,9 @@ actor Daemon {
             for await change in watcher.changes {
                 switch change {
                 case .file(let path, let complete): await debouncer.signal("changed: \(path)", immediate: complete)
-                case .rescan(let why): await debouncer.signal("rescan: \(why)")
+                case .rescan(let why):
+                    self.dueFullRead()
+                    await debouncer.signal("rescan: \(why)")
                 }
             }
         }

@@ -48,7 +48,7 @@ enum RunCommand {
         var stopping = false
         for await number in signals {
             if number == SIGHUP {
-                await daemon.reloadFiles(cause: "SIGHUP")
+                await daemon.reloadFiles(cause: "SIGHUP", full: true)
                 continue
             }
             if stopping {

@@ -32,6 +32,8 @@ public struct Workspace: Sendable {
         public var keptLastGood: [String] = []
         /// What the next load falls back to (DESIGN.md principle 3).
         public var lastGood = LastGood()
+        /// What each file parsed to, for the next load to reuse where the file is unchanged.
+        public var parsed = ParsedFiles()
     }
 
     /// The last valid content of every file, so that an invalid edit changes nothing: an invalid
@@ -65,8 +67,11 @@ public struct Workspace: Sendable {
     }
 
     /// Reads everything. With `lastGood` (from the previous load), invalid files fall back to
-    /// their last good content, as `LastGood` says; the diagnostics still report them.
-    public func load(_ process: Environment, lastGood previous: LastGood? = nil) -> Load {
+    /// their last good content, as `LastGood` says; the diagnostics still report them. With
+    /// `reuse` (the previous load's `parsed`), a file on disk whose `FileStamp` is unchanged is
+    /// not read or parsed again; without it (a lost-event rescan, SIGHUP) every file is.
+    public func load(_ process: Environment, lastGood previous: LastGood? = nil, reuse: ParsedFiles? = nil) -> Load {
+        var parsed = ParsedFiles()
         let (environment, envDiagnostics) = environment(process)
         var diagnostics = envDiagnostics
         var configFiles: [String] = []
@@ -88,7 +93,12 @@ public struct Workspace: Sendable {
                 continue
             }
             configFiles.append(path)
-            let (node, problems) = readFile(relative) { ConfigLayers.read($0, file: path, limits: limits) }
+            let (node, problems) = parse(relative, reuse: reuse, into: &parsed, as: { .layer($0, $1) }) { result in
+                if case .layer(let node, let problems) = result { return (node, problems) }
+                return nil
+            } decode: {
+                ConfigLayers.read($0, file: path, limits: limits)
+            }
             diagnostics += problems
             if let node { layers.append((path, node)) } else { layersValid = false }
         }
@@ -108,7 +118,12 @@ public struct Workspace: Sendable {
         for path in manifestFiles {
             let name = (path as NSString).lastPathComponent
             let stem = String(name.dropLast(5))
-            let (manifest, problems) = readFile("servers/" + name) { ManifestReader.read($0, file: path, stem: stem, limits: limits) }
+            let (manifest, problems) = parse("servers/" + name, reuse: reuse, into: &parsed, as: { .manifest($0, $1) }) { result in
+                if case .manifest(let manifest, let problems) = result { return (manifest, problems) }
+                return nil
+            } decode: {
+                ManifestReader.read($0, file: path, stem: stem, limits: limits)
+            }
             diagnostics += problems
             if let manifest {
                 manifests.append(manifest)
@@ -155,7 +170,7 @@ public struct Workspace: Sendable {
         }
         return Load(
             state: state, diagnostics: diagnostics.normalized(), manifestFiles: manifestFiles, configFiles: configFiles,
-            manifests: manifests, keptLastGood: kept, lastGood: next)
+            manifests: manifests, keptLastGood: kept, lastGood: next, parsed: parsed)
     }
 
     /// `servers/*.yaml`, sorted; editor temp files and other extensions ignored (`.yml` with a warning).
@@ -215,6 +230,26 @@ public struct Workspace: Sendable {
             }
         }
         return out
+    }
+
+    /// `readFile(relative, decode)`, or the result `reuse` holds for the file when its stamp is
+    /// unchanged; the result and stamp go into `parsed` either way (sent files have no stamp
+    /// and are always parsed).
+    private func parse<T>(
+        _ relative: String, reuse: ParsedFiles?, into parsed: inout ParsedFiles, as wrap: (T?, [Diagnostic]) -> ParsedFiles.Result,
+        unwrap: (ParsedFiles.Result) -> (T?, [Diagnostic])?, decode: ([UInt8]) -> (T?, [Diagnostic])
+    ) -> (T?, [Diagnostic]) {
+        let stamp = files == .disk ? FileStamp(path: display(relative)) : nil
+        if let stamp, let entry = reuse?.entries[relative], entry.stamp == stamp, let result = unwrap(entry.result) {
+            parsed.entries[relative] = entry
+            return result
+        }
+        let result = readFile(relative, decode)
+        parsed.parsedCount += 1
+        // Stamped before the read: a write during the read changes the stamp, so the next load
+        // parses again rather than keeping a torn read.
+        if let stamp { parsed.entries[relative] = ParsedFiles.Entry(stamp: stamp, result: wrap(result.0, result.1)) }
+        return result
     }
 
     // MARK: - The files, on disk or sent
