@@ -6,17 +6,15 @@ import Foundation
 /// unchanged manifests costs a `stat` each. Parsing depends on the bytes alone (interpolation
 /// and the build happen after), so a reused result is the one a new parse would give.
 public struct ParsedFiles: Sendable {
-    enum Result: Sendable {
-        case manifest(Manifest?, [Diagnostic])
-        case layer(YAMLNode?, [Diagnostic])
-    }
-
-    struct Entry: Sendable {
+    /// One file's parse, with the stamp of the file it came from.
+    struct Stamped<Value: Sendable>: Sendable {
         var stamp: FileStamp
-        var result: Result
+        var value: Value?
+        var problems: [Diagnostic]
     }
 
-    var entries: [String: Entry] = [:]
+    var layers: [String: Stamped<YAMLNode>] = [:]
+    var manifests: [String: Stamped<Manifest>] = [:]
 
     public init() {}
 

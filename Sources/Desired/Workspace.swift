@@ -93,10 +93,7 @@ public struct Workspace: Sendable {
                 continue
             }
             configFiles.append(path)
-            let (node, problems) = parse(relative, reuse: reuse, into: &parsed, as: { .layer($0, $1) }) { result in
-                if case .layer(let node, let problems) = result { return (node, problems) }
-                return nil
-            } decode: {
+            let (node, problems) = parse(relative, reuse: reuse?.layers, into: &parsed.layers, count: &parsed.parsedCount) {
                 ConfigLayers.read($0, file: path, limits: limits)
             }
             diagnostics += problems
@@ -118,12 +115,9 @@ public struct Workspace: Sendable {
         for path in manifestFiles {
             let name = (path as NSString).lastPathComponent
             let stem = String(name.dropLast(5))
-            let (manifest, problems) = parse("servers/" + name, reuse: reuse, into: &parsed, as: { .manifest($0, $1) }) { result in
-                if case .manifest(let manifest, let problems) = result { return (manifest, problems) }
-                return nil
-            } decode: {
-                ManifestReader.read($0, file: path, stem: stem, limits: limits)
-            }
+            let (manifest, problems) = parse(
+                "servers/" + name, reuse: reuse?.manifests, into: &parsed.manifests, count: &parsed.parsedCount
+            ) { ManifestReader.read($0, file: path, stem: stem, limits: limits) }
             diagnostics += problems
             if let manifest {
                 manifests.append(manifest)
@@ -232,24 +226,24 @@ public struct Workspace: Sendable {
         return out
     }
 
-    /// `readFile(relative, decode)`, or the result `reuse` holds for the file when its stamp is
-    /// unchanged; the result and stamp go into `parsed` either way (sent files have no stamp
-    /// and are always parsed).
-    private func parse<T>(
-        _ relative: String, reuse: ParsedFiles?, into parsed: inout ParsedFiles, as wrap: (T?, [Diagnostic]) -> ParsedFiles.Result,
-        unwrap: (ParsedFiles.Result) -> (T?, [Diagnostic])?, decode: ([UInt8]) -> (T?, [Diagnostic])
-    ) -> (T?, [Diagnostic]) {
+    /// `readFile(relative, decode)`, or the parse `reuse` holds for the file when its stamp is
+    /// unchanged; the parse and stamp go into `table` either way (sent files have no stamp and
+    /// are always parsed), and `count` counts the files parsed.
+    private func parse<Value: Sendable>(
+        _ relative: String, reuse: [String: ParsedFiles.Stamped<Value>]?, into table: inout [String: ParsedFiles.Stamped<Value>],
+        count: inout Int, decode: ([UInt8]) -> (Value?, [Diagnostic])
+    ) -> (Value?, [Diagnostic]) {
         let stamp = files == .disk ? FileStamp(path: display(relative)) : nil
-        if let stamp, let entry = reuse?.entries[relative], entry.stamp == stamp, let result = unwrap(entry.result) {
-            parsed.entries[relative] = entry
-            return result
+        if let stamp, let entry = reuse?[relative], entry.stamp == stamp {
+            table[relative] = entry
+            return (entry.value, entry.problems)
         }
-        let result = readFile(relative, decode)
-        parsed.parsedCount += 1
+        let (value, problems) = readFile(relative, decode)
+        count += 1
         // Stamped before the read: a write during the read changes the stamp, so the next load
         // parses again rather than keeping a torn read.
-        if let stamp { parsed.entries[relative] = ParsedFiles.Entry(stamp: stamp, result: wrap(result.0, result.1)) }
-        return result
+        if let stamp { table[relative] = ParsedFiles.Stamped(stamp: stamp, value: value, problems: problems) }
+        return (value, problems)
     }
 
     // MARK: - The files, on disk or sent
