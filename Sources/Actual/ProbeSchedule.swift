@@ -5,9 +5,10 @@
 ///   handshake, which proved it alive), and each next one an `interval` after the previous one
 ///   completed, so a slow server is never probed twice at once.
 /// - A probe in flight is due to time out at `sent + timeout`.
-/// - `due(now:slack:)` hands out the probes due by `now + slack` (probes that fall due within a
-///   few milliseconds of each other share one wake-up of the loop) and the timeouts due by
-///   `now` (never early: a timeout is a verdict).
+/// - `due(now:slack:)` hands out the probes due by `now + min(slack, interval / 16)` (probes
+///   that fall due close to each other share one wake-up of the loop: a probe is sent at most
+///   a sixteenth of its interval early) and the timeouts due by `now` (never early: a timeout
+///   is a verdict).
 /// - Deadlines are kept in a binary heap with lazy deletion (each entry's `generation` names its
 ///   one live heap item), so a wake-up costs O(log n) per due item, not a scan of every server.
 struct ProbeSchedule<Key: Hashable & Sendable>: Sendable {
@@ -105,8 +106,9 @@ struct ProbeSchedule<Key: Hashable & Sendable>: Sendable {
         return heap.first?.deadline
     }
 
-    /// Probes due by `now + slack` and timeouts due by `now`, earliest first. A returned item is
-    /// parked until it is reported: `sent` or `skipped` for a probe, `completed` for a timeout.
+    /// Probes due by `now + min(slack, interval / 16)` and timeouts due by `now`, earliest
+    /// first. A returned item is parked until it is reported: `sent` or `skipped` for a probe,
+    /// `completed` for a timeout.
     mutating func due(now: Duration, slack: Duration = .zero) -> [Due] {
         var result: [Due] = []
         while let top = heap.first {
@@ -114,7 +116,9 @@ struct ProbeSchedule<Key: Hashable & Sendable>: Sendable {
                 popTop()
                 continue
             }
-            let limit = entry.inFlight == nil ? now + slack : now
+            // The walk stops at the first item not due by its own limit; with every server on
+            // one interval (the usual case) that is exactly the batch.
+            let limit = entry.inFlight == nil ? now + min(slack, entry.timing.interval / 16) : now
             guard top.deadline <= limit else { break }
             popTop()
             if let flight = entry.inFlight {

@@ -20,6 +20,26 @@ import Testing
         #expect(schedule.nextDeadline() == nil)
     }
 
+    /// Probes that fall due within a sixteenth of their interval (and the slack) share one
+    /// wake-up; none is sent earlier than that, and a timeout is never early.
+    @Test func probesDueCloseTogetherShareAWakeUpButNeverComeMoreThanASixteenthEarly() {
+        var schedule = Schedule()
+        let every16s = Schedule.Timing(interval: .seconds(16), timeout: .seconds(2))
+        for (key, start) in [("a", 0.0), ("b", 0.5), ("c", 0.999), ("d", 1.1)] { schedule.add(key, timing: every16s, now: at(start)) }
+        // At 16 s, a 1 s slack lets a, b and c (due by 17 s) go together; d is due after that.
+        #expect(schedule.due(now: at(16), slack: .seconds(1)) == [.probe("a"), .probe("b"), .probe("c")])
+        // A 10 s interval allows 625 ms early at most, whatever the slack.
+        var short = Schedule()
+        short.add("x", timing: every10s, now: at(0))
+        short.add("y", timing: every10s, now: at(0.7))
+        #expect(short.due(now: at(10), slack: .seconds(1)) == [.probe("x")])
+        #expect(short.due(now: at(10.075), slack: .seconds(1)) == [.probe("y")])
+        // Timeouts wait for their deadline even with a slack.
+        short.sent("x", request: 1, now: at(10))
+        #expect(short.due(now: at(11.9), slack: .seconds(1)).isEmpty)
+        #expect(short.due(now: at(12), slack: .seconds(1)) == [.timeout("x", request: 1)])
+    }
+
     @Test func theNextProbeIsDueOneIntervalAfterTheLastOneCompleted() {
         var schedule = Schedule()
         schedule.add("a", timing: every10s, now: at(0))
