@@ -37,6 +37,7 @@ bench: setup
 	bench/http.sh
 	bench/gateway.sh
 	bench/continuity.sh
+	bench/scale.sh
 
 # Regenerates the committed artefacts that tests compare against.
 docs: build

@@ -17,7 +17,7 @@
 # every server every 15 s; supervisord probes nothing.
 # CONTROLLER_BIN / MCP_DEMO_BIN use those binaries instead of building release here.
 # Usage: bench/scale.sh [COUNT...]   (default: 200 1000)
-# Environment: IDLE_SECONDS (30), SETTLE_SECONDS (2), READY_TIMEOUT (120), STOP_TIMEOUT (60),
+# Environment: IDLE_SECONDS (30), SETTLE_SECONDS (10), READY_TIMEOUT (120), STOP_TIMEOUT (60),
 # SUPERVISOR_GROUP (0; 1 puts supervisord's programs in one group: see make_supervisor_conf).
 # shellcheck source-path=SCRIPTDIR/..
 set -euo pipefail
@@ -29,7 +29,7 @@ for n in "${counts[@]}"; do
   [[ $n =~ ^[1-9][0-9]{0,3}$ ]] || { echo "scale: a COUNT is a number from 1 to 9999, not '$n'" >&2; exit 2; }
 done
 idle_seconds=${IDLE_SECONDS:-30}
-settle_seconds=${SETTLE_SECONDS:-2}
+settle_seconds=${SETTLE_SECONDS:-10}
 ready_timeout=${READY_TIMEOUT:-120}
 stop_timeout=${STOP_TIMEOUT:-60}
 supervisor_group=${SUPERVISOR_GROUP:-0}

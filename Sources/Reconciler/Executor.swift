@@ -130,7 +130,17 @@ public actor Executor {
         wake.yield()
         for await _ in wakes {
             if stopped { break }
-            guard let nextWake = await reconcile() else { continue }
+            let began = ContinuousClock.now
+            let next = await reconcile()
+            // A pass over a thousand servers costs milliseconds, and a start storm brings an
+            // event per process: after a pass that took a while, the next one waits three times
+            // as long (at most 200 ms), so planning takes at most a quarter of a core and the
+            // events that came meanwhile are planned together. This is about the CPU a pass
+            // really cost, so it is measured and waited on the real clock, not `clock` (whose
+            // time, fake in tests, governs backoff and the rate cap).
+            let took = ContinuousClock.now - began
+            if took > .milliseconds(1) { try? await Task.sleep(for: min(took * 3, .milliseconds(200))) }
+            guard let nextWake = next else { continue }
             if timerAt != nextWake {
                 timer?.cancel()
                 timerAt = nextWake
