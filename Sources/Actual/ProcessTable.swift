@@ -1,0 +1,75 @@
+import Foundation
+import Glibc
+
+/// One pass over `/proc`: every process's parent, group, session, state and start time, for
+/// questions no single syscall answers (who is left in a group whose leader is a zombie; which
+/// processes descend from a server).
+///
+/// A snapshot: processes start and end while it is read, so every answer is "as of the pass".
+struct ProcessTable: Sendable {
+    struct Row: Sendable, Hashable {
+        var pid: Int32
+        var parent: Int32
+        var group: Int32
+        var session: Int32
+        var startTicks: UInt64
+        var isZombie: Bool
+    }
+
+    let rows: [Int32: Row]
+
+    /// Reads every `/proc/<pid>/stat` once.
+    static func scan() -> ProcessTable {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return ProcessTable(rows: [:]) }
+        var rows: [Int32: Row] = [:]
+        for pid in names.compactMap({ Int32($0) }) {
+            guard let stats = ProcessStats.read(pid: pid) else { continue }
+            rows[pid] = Row(
+                pid: pid, parent: stats.parent, group: stats.processGroup, session: stats.session, startTicks: stats.startTicks,
+                isZombie: stats.isZombie)
+        }
+        return ProcessTable(rows: rows)
+    }
+
+    /// Whether a live (not zombie) process other than `except` is in process group `group`.
+    func hasLiveMember(group: Int32, except: Int32) -> Bool {
+        rows.values.contains { $0.group == group && $0.pid != except && !$0.isZombie }
+    }
+
+    /// `roots` and every process whose parent chain reaches one of them (as of this pass).
+    func closure(of roots: Set<Int32>) -> Set<Int32> {
+        var children: [Int32: [Int32]] = [:]
+        for row in rows.values { children[row.parent, default: []].append(row.pid) }
+        var found = roots
+        var queue = Array(roots)
+        while let pid = queue.popLast() {
+            for child in children[pid] ?? [] where found.insert(child).inserted { queue.append(child) }
+        }
+        return found
+    }
+
+    /// The pipe inodes `pid` has as its stdin, stdout and stderr (`pipe:[inode]` links). Only
+    /// those three: a child between fork and exec still holds every descriptor of this process,
+    /// other servers' pipes included, but not on 0-2.
+    static func standardPipeInodes(of pid: Int32) -> Set<UInt64> {
+        var inodes: Set<UInt64> = []
+        for fd in 0...2 {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+                target.hasPrefix("pipe:["), target.hasSuffix("]"), let inode = UInt64(target.dropFirst(6).dropLast())
+            else { continue }
+            inodes.insert(inode)
+        }
+        return inodes
+    }
+
+    /// The pids of this process's children (every thread's `children` list), zombies included.
+    static func ownChildren() -> [Int32] {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [] }
+        var pids: [Int32] = []
+        for task in tasks {
+            guard let text = ProcFile.read("/proc/self/task/\(task)/children") else { continue }
+            pids += text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        return pids
+    }
+}

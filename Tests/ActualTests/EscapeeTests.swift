@@ -1,0 +1,73 @@
+import Actual
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+
+/// Descendants that leave their server's process group ("escapees") are stopped with it: the
+/// issue's "nothing escapes". Each escapee here ignores SIGTERM, so only the stop's SIGKILL
+/// ends it, and each test shows it outlives its parent's group until then.
+@Suite(.timeLimit(.minutes(2))) struct EscapeeTests {
+    private static let policy = StopPolicy(stdinGrace: .milliseconds(300), killAfter: .seconds(1))
+
+    /// A child in a new session (`setsid`), a grandchild in a new session whose parent exited at
+    /// once (a double fork, re-parented to the controller), and a child in a new group of the
+    /// server's session (`setpgid`): each is gone when `stop` returns, and reported.
+    @Test(arguments: ["setsid", "double-fork", "setpgid"])
+    func anEscapeeIgnoringSIGTERMIsGoneWhenItsServerStops(mode: String) async throws {
+        let fleet = try Fleet(stop: Self.policy)
+        let (id, ready) = await fleet.startReady(try fleet.spec("demo", flags: "--escape \(mode)"))
+        guard case .ready = ready else { throw Fleet.SpecError(description: "not ready: \(String(describing: ready))") }
+        let leader = try #require(await fleet.supervisor.snapshot().servers["demo"]?.instances.first?.pid)
+        let pid = try #require(await escapeePid(of: id, in: fleet.log))
+        #expect(await ignoresSIGTERM(pid))
+        // The premise: it really left the server's process group.
+        let stats = try #require(ProcessStats.read(pid: pid))
+        #expect(stats.processGroup != leader)
+        #expect((stats.session == leader) == (mode == "setpgid"))
+
+        let record = try #require(await fleet.supervisor.stop(id, reason: "test"))
+        #expect(record.requested)
+        #expect(!isRunning(pid), "the escapee outlived the stop")
+        let killed = await fleet.log.first { if case .escapeeKilled(id, pid, _) = $0 { true } else { false } }
+        #expect(killed == .escapeeKilled(id, pid: pid, signal: SIGKILL))
+        // Killed, then reaped (re-parented here when its parent died), never left a zombie.
+        #expect(await eventually(timeout: .seconds(10)) { ProcessStats.read(pid: pid) == nil })
+    }
+
+    /// The leader exits on its own; its escapee is stopped by the clean-up after the exit.
+    @Test func anEscapeeOfAServerThatExitedIsStopped() async throws {
+        let fleet = try Fleet(stop: Self.policy)
+        let id = await fleet.supervisor.start(try fleet.spec("demo", flags: "--escape setsid --exit-after-ms 1500"))
+        let pid = try #require(await escapeePid(of: id, in: fleet.log))
+        #expect(await ignoresSIGTERM(pid))
+        // Seen while its parent lived (the census), so it is found after the parent is gone.
+        await fleet.supervisor.takeEscapeeCensus()
+        let exited = await fleet.log.first { if case .exited(let r) = $0 { r.instance == id } else { false } }
+        #expect(exited != nil)
+        let killed = await fleet.log.first { if case .escapeeKilled(id, pid, _) = $0 { true } else { false } }
+        #expect(killed != nil)
+        #expect(!isRunning(pid))
+    }
+
+    /// A leader that tries to move into another process group (its parent's) is still seen to
+    /// exit and reaped, and stopping everything completes. It starts in a session of its own,
+    /// so the move itself fails; the reaper also watches the leader by pid, not by group.
+    @Test func aLeaderThatLeavesItsGroupIsReapedAndShutdownCompletes() async throws {
+        let fleet = try Fleet(stop: Self.policy)
+        let (id, ready) = await fleet.startReady(try fleet.spec("demo", flags: "--leave-group"))
+        guard case .ready = ready else { throw Fleet.SpecError(description: "not ready: \(String(describing: ready))") }
+        let pid = try #require(await fleet.supervisor.snapshot().servers["demo"]?.instances.first?.pid)
+        _ = await fleet.log.first { if case .stderr(id, let l) = $0 { l.contains("leave-group") } else { false } }
+        // Unstructured, so a stop that never ends fails this test instead of hanging it.
+        let finished = Mutex(false)
+        Task {
+            await fleet.supervisor.stopAll(reason: "test")
+            finished.withLock { $0 = true }
+        }
+        let stopped = await eventually(timeout: .seconds(30)) { finished.withLock { $0 } }
+        #expect(stopped, "stopAll did not complete")
+        #expect(!isAlive(pid), "the leader was not reaped")
+        #expect(!childPids().contains(pid))
+    }
+}
