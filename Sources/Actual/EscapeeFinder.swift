@@ -12,8 +12,10 @@ import Glibc
 /// - its parent chain reaches the leader, a member of its group, or any process above.
 ///
 /// Limit: a descendant that called setsid, closed every inherited descriptor, and whose parent
-/// exited before any pass saw it (a daemon's quick double fork) bears no mark of its server. It
-/// is reaped when it exits, but not stopped with its server.
+/// exited before any pass saw it bears no mark of its server: a daemon's quick double fork, or
+/// a child forked by a server that is stopped while still starting, after the stop's first
+/// pass, whose parent then exits on the closed stdin. It is reaped when it exits, but not
+/// stopped with its server.
 struct EscapeeFinder: Sendable {
     let leader: Int32
     let leaderStart: UInt64
