@@ -1,12 +1,16 @@
-import Actual
+import CSystem
+import Dispatch
 import Foundation
 import Glibc
 import Synchronization
 import Testing
 
+@testable import Actual
+
 /// Descendants that leave their server's process group ("escapees") are stopped with it: the
 /// issue's "nothing escapes". Each escapee here ignores SIGTERM, so only the stop's SIGKILL
-/// ends it, and each test shows it outlives its parent's group until then.
+/// ends it (where one does not, it does not matter), and each test shows it outlives its
+/// parent's group until then.
 @Suite(.timeLimit(.minutes(2))) struct EscapeeTests {
     private static let policy = StopPolicy(stdinGrace: .milliseconds(300), killAfter: .seconds(1))
 
@@ -48,6 +52,42 @@ import Testing
         let killed = await fleet.log.first { if case .escapeeKilled(id, pid, _) = $0 { true } else { false } }
         #expect(killed != nil)
         #expect(!isRunning(pid))
+    }
+
+    /// The reaper's sweep skips a zombie that is not its to take (another component's child,
+    /// in the controller's session) and still reaps an escapee's zombie behind it, and the
+    /// other component can still wait for its child. The stranger is the child of a thread
+    /// started after the I/O thread, which a wait from the I/O thread visits before the main
+    /// thread, where orphans go: a sweep that stopped at the first zombie it saw would never
+    /// reach the escapee.
+    @Test func aZombieThatIsNotOursDoesNotStopTheSweep() async throws {
+        let fleet = try Fleet()  // the I/O loop's thread exists from here on
+        let started = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        let stranger = Mutex<pid_t>(-1)
+        // The thread stays until the end: a thread's children outlive it as another thread's.
+        Thread.detachNewThread {
+            var pid: pid_t = 0
+            let argv: [UnsafeMutablePointer<CChar>?] = [strdup("true"), nil]
+            if posix_spawn(&pid, "/bin/true", nil, nil, argv, nil) == 0 { stranger.withLock { $0 = pid } }
+            for pointer in argv { free(pointer) }
+            started.signal()
+            _ = done.wait(timeout: .now() + 60)
+        }
+        defer { done.signal() }
+        _ = started.wait(timeout: .now() + 10)
+        let strangerPid = stranger.withLock { $0 }
+        try #require(strangerPid > 0)
+        defer { waitpid(strangerPid, nil, 0) }
+        #expect(await eventually { ProcessStats.read(pid: strangerPid)?.isZombie == true })
+        // `$$$$`: the manifest's own escape for `$$`, the shell's pid.
+        let script = "(setsid sh -c 'echo escapee pid $$$$ >&2; exec sleep 0.3' &) ; exec \(Built.debug)/mcp-demo"
+        let (id, _) = await fleet.startReady(try fleet.spec("demo", command: ["/bin/sh", "-c", script]))
+        let pid = try #require(await escapeePid(of: id, in: fleet.log))
+        let reaped = await fleet.log.first { if case .orphanReaped(pid, _) = $0 { true } else { false } }
+        #expect(reaped != nil)
+        #expect(ProcessStats.read(pid: strangerPid)?.isZombie == true, "the stranger's zombie was taken")
+        await fleet.supervisor.stop(id, reason: "test")
     }
 
     /// A leader that tries to move into another process group (its parent's) is still seen to
