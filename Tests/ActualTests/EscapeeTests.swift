@@ -39,14 +39,19 @@ import Testing
         #expect(await eventually(timeout: .seconds(10)) { ProcessStats.read(pid: pid) == nil })
     }
 
-    /// The leader exits on its own; its escapee is stopped by the clean-up after the exit.
+    /// The leader ends without being asked (killed from outside); its escapee, recorded by a
+    /// census while the leader lived, is stopped by the clean-up after the exit.
     @Test func anEscapeeOfAServerThatExitedIsStopped() async throws {
         let fleet = try Fleet(stop: Self.policy)
-        let id = await fleet.supervisor.start(try fleet.spec("demo", flags: "--escape setsid --exit-after-ms 1500"))
+        let (id, ready) = await fleet.startReady(try fleet.spec("demo", flags: "--escape setsid"))
+        guard case .ready = ready else { throw Fleet.SpecError(description: "not ready: \(String(describing: ready))") }
+        let leader = try #require(await fleet.supervisor.snapshot().servers["demo"]?.instances.first?.pid)
         let pid = try #require(await escapeePid(of: id, in: fleet.log))
         #expect(await ignoresSIGTERM(pid))
-        // Seen while its parent lived (the census), so it is found after the parent is gone.
         await fleet.supervisor.takeEscapeeCensus()
+        let ledger = try String(contentsOfFile: fleet.root + "/var/processes.json", encoding: .utf8)
+        #expect(ledger.contains("\"pid\": \(pid),"), "the census did not record the escapee")
+        kill(leader, SIGKILL)
         let exited = await fleet.log.first { if case .exited(let r) = $0 { r.instance == id } else { false } }
         #expect(exited != nil)
         let killed = await fleet.log.first { if case .escapeeKilled(id, pid, _) = $0 { true } else { false } }

@@ -296,9 +296,10 @@ import Testing
             buffered.append(event)
             if buffered.count == 4 { break }
         }
-        #expect(buffered.last.map { if case .stopped(record, _) = $0 { true } else { false } } == true, "\(buffered)")
-        // The first event of all (spawned) was among the dropped.
-        #expect(!buffered.contains { if case .spawned = $0 { true } else { false } })
+        // The newest are kept (other tests' orphans may follow the stop: not necessarily last).
+        #expect(buffered.contains { if case .stopped(record, _) = $0 { true } else { false } }, "\(buffered)")
+        // At least the flood, the spawn, the drain and the stop went in; 4 stayed.
+        #expect(supervisor.droppedEvents >= 100 + 3 - 4)
     }
 
     /// A descendant that leaves the process group (setsid) is reaped when it exits, instead of
