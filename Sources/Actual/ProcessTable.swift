@@ -1,3 +1,4 @@
+import CSystem
 import Foundation
 import Glibc
 
@@ -18,17 +19,27 @@ struct ProcessTable: Sendable {
 
     let rows: [Int32: Row]
 
-    /// Reads every `/proc/<pid>/stat` once.
+    /// Reads every `/proc/<pid>/stat` once (in C: this runs during every stop).
     static func scan() -> ProcessTable {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return ProcessTable(rows: [:]) }
-        var rows: [Int32: Row] = [:]
-        for pid in names.compactMap({ Int32($0) }) {
-            guard let stats = ProcessStats.read(pid: pid) else { continue }
-            rows[pid] = Row(
-                pid: pid, parent: stats.parent, group: stats.processGroup, session: stats.session, startTicks: stats.startTicks,
-                isZombie: stats.isZombie)
+        var capacity = 4096
+        while true {
+            var buffer = [omni_process_row](repeating: omni_process_row(), count: capacity)
+            let count = Int(omni_scan_processes(&buffer, Int32(capacity)))
+            guard count >= 0 else { return ProcessTable(rows: [:]) }
+            // A full buffer may have missed some: look again with room to spare.
+            if count == capacity {
+                capacity *= 4
+                continue
+            }
+            var rows: [Int32: Row] = [:]
+            rows.reserveCapacity(count)
+            for row in buffer.prefix(count) {
+                rows[row.pid] = Row(
+                    pid: row.pid, parent: row.parent, group: row.group, session: row.session, startTicks: UInt64(row.start_ticks),
+                    isZombie: UInt8(bitPattern: row.state) == UInt8(ascii: "Z"))
+            }
+            return ProcessTable(rows: rows)
         }
-        return ProcessTable(rows: rows)
     }
 
     /// Whether a live (not zombie) process other than `except` is in process group `group`.

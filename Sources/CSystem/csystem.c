@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -229,6 +231,59 @@ int omni_peek_child(pid_t pid, omni_wait_result *result) {
 int omni_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
 void omni_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+// Parses one stat line; 0 on success. The command (field 2) may contain spaces and ')', so
+// fields are counted from the last ')'.
+static int parse_stat(const char *text, omni_process_row *row) {
+    const char *close = strrchr(text, ')');
+    if (close == NULL || close[1] != ' ') return -1;
+    const char *p = close + 2;
+    row->state = *p;
+    // Fields 4 (ppid), 5 (pgrp), 6 (session), then 22 (starttime).
+    long long values[20];
+    int field = 3;
+    while (*p && field < 22) {
+        while (*p && *p != ' ') p++;
+        if (*p == ' ') p++;
+        field++;
+        if (field >= 4 && field <= 22) {
+            char *end;
+            values[field - 4] = strtoll(p, &end, 10);
+            if (end == p) return -1;
+        }
+    }
+    if (field < 22) return -1;
+    row->parent = (pid_t)values[0];
+    row->group = (pid_t)values[1];
+    row->session = (pid_t)values[2];
+    row->start_ticks = (unsigned long long)values[18];
+    return 0;
+}
+
+int omni_scan_processes(omni_process_row *rows, int max) {
+    DIR *dir = opendir("/proc");
+    if (dir == NULL) return -1;
+    int count = 0;
+    struct dirent *entry;
+    char path[64];
+    char buffer[1024];
+    while (count < max && (entry = readdir(dir)) != NULL) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", entry->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t got = read(fd, buffer, sizeof buffer - 1);
+        close(fd);
+        if (got <= 0) continue;
+        buffer[got] = 0;
+        omni_process_row row;
+        memset(&row, 0, sizeof row);
+        row.pid = (pid_t)atoi(entry->d_name);
+        if (parse_stat(buffer, &row) == 0) rows[count++] = row;
+    }
+    closedir(dir);
+    return count;
+}
 
 int omni_count_open_fds(void) {
     DIR *dir = opendir("/proc/self/fd");

@@ -57,6 +57,20 @@ int omni_set_child_subreaper(void);
 /// Ignores SIGPIPE in this process: a child closing its stdin must be an EPIPE, not a death.
 void omni_ignore_sigpipe(void);
 
+/// One process as /proc/<pid>/stat shows it.
+typedef struct {
+    pid_t pid;
+    pid_t parent;
+    pid_t group;
+    pid_t session;
+    unsigned long long start_ticks;  // field 22: clock ticks after boot
+    char state;                      // field 3: R, S, D, Z, ...
+} omni_process_row;
+
+/// Reads every /proc/<pid>/stat into `rows` (at most `max`); returns how many, or -1. In C: a
+/// pass runs during every stop and on reaping passes, and must stay cheap.
+int omni_scan_processes(omni_process_row *rows, int max);
+
 /// Number of open descriptors of this process (counts /proc/self/fd), or -1.
 int omni_count_open_fds(void);
 
