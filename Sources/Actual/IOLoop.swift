@@ -171,6 +171,9 @@ final class IOLoop: Sendable {
         var counter: UInt64 = 0
         _ = read(childSignal, &counter, 8)
         var calls: [@Sendable () -> Void] = []
+        // Run before `calls`: a leader whose group empties in the same pass is gone before its
+        // exit is announced, so whoever wakes on the exit never sees it as still running.
+        var gone: [@Sendable () -> Void] = []
         state.withLock { state in
             // 1. Leaders, by pid: an exit is seen even from a leader that left its group.
             for (leader, group) in state.groups where !group.leaderExited {
@@ -208,9 +211,9 @@ final class IOLoop: Sendable {
             for (leader, group) in pending where !table.hasLiveMember(group: leader, except: leader) {
                 _ = omni_wait(leader)
                 state.groups.removeValue(forKey: leader)
-                calls.append(group.onGone)
+                gone.append(group.onGone)
             }
         }
-        for call in calls { call() }
+        for call in gone + calls { call() }
     }
 }
