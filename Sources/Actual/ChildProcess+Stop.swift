@@ -37,9 +37,12 @@ extension ChildProcess {
     /// This server's escapees as of one `/proc` pass (the known ones included); remembered, so a
     /// later pass finds them after their parents are gone.
     @discardableResult
-    func findEscapees(in table: ProcessTable = .scan(), otherLeaders: Set<Int32>) -> [Int32: UInt64] {
+    func findEscapees(in given: ProcessTable? = nil, otherLeaders: Set<Int32>) -> [Int32: UInt64] {
         let known = knownEscapees.withLock { $0 }
-        let found = escapeeFinder.find(in: table, known: known, otherLeaders: otherLeaders)
+        // Read before the pass: a leader reaped during it only makes this more careful.
+        let held = groupExists
+        let table = given ?? .scan()
+        let found = escapeeFinder.find(in: table, known: known, otherLeaders: otherLeaders, leaderHeld: held)
         knownEscapees.withLock { $0 = found }
         return found
     }

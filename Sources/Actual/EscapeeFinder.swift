@@ -22,14 +22,19 @@ struct EscapeeFinder: Sendable {
     let pipeInodes: Set<UInt64>
 
     /// The escapees in `table` (pid → start ticks); `otherLeaders` (servers' leaders) never are.
-    func find(in table: ProcessTable, known: [Int32: UInt64], otherLeaders: Set<Int32>) -> [Int32: UInt64] {
+    /// `leaderHeld`: the leader is still unreaped, so its pid, group and session ids are still
+    /// the server's; once it is reaped they may be a stranger's, and only the marks that name a
+    /// process itself (recorded start time, pipes) are used.
+    func find(in table: ProcessTable, known: [Int32: UInt64], otherLeaders: Set<Int32>, leaderHeld: Bool = true) -> [Int32: UInt64] {
         let me = getpid()
         func eligible(_ row: ProcessTable.Row) -> Bool {
             !row.isZombie && row.startTicks >= leaderStart && row.pid != leader && !otherLeaders.contains(row.pid)
         }
-        var roots: Set<Int32> = [leader]
+        var roots: Set<Int32> = leaderHeld ? [leader] : []
         for row in table.rows.values where eligible(row) {
-            if row.group == leader || row.session == leader || known[row.pid] == row.startTicks {
+            if leaderHeld, row.group == leader || row.session == leader {
+                roots.insert(row.pid)
+            } else if known[row.pid] == row.startTicks {
                 roots.insert(row.pid)
             } else if row.parent == me, !pipeInodes.isEmpty, !ProcessTable.standardPipeInodes(of: row.pid).isDisjoint(with: pipeInodes) {
                 roots.insert(row.pid)

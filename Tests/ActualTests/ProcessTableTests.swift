@@ -31,3 +31,39 @@ import Testing
         #expect(!table.hasLiveMember(group: 20, except: 20))
     }
 }
+
+@Suite struct EscapeeFinderTests {
+    private func row(_ pid: Int32, parent: Int32, group: Int32, session: Int32, start: UInt64 = 60) -> ProcessTable.Row {
+        ProcessTable.Row(pid: pid, parent: parent, group: group, session: session, startTicks: start, isZombie: false)
+    }
+
+    /// Leader 100 (started at tick 50): what counts as its escapee, and what never does.
+    private var table: ProcessTable {
+        ProcessTable(rows: [
+            100: row(100, parent: 1, group: 100, session: 100, start: 50),
+            101: row(101, parent: 100, group: 100, session: 100),  // a member: the group's business
+            102: row(102, parent: 100, group: 102, session: 100),  // setpgid: same session
+            103: row(103, parent: 100, group: 103, session: 103),  // setsid, parent alive
+            104: row(104, parent: 103, group: 103, session: 103),  // its child
+            105: row(105, parent: 1, group: 105, session: 105),  // a stranger
+            106: row(106, parent: 1, group: 106, session: 100, start: 40),  // older than the leader
+            107: row(107, parent: 1, group: 107, session: 107, start: 70),  // recorded earlier
+            108: row(108, parent: 1, group: 108, session: 108, start: 71),  // recorded, other start
+            200: row(200, parent: 1, group: 200, session: 200),  // another server's leader
+            201: row(201, parent: 200, group: 201, session: 201),  // its escapee
+        ])
+    }
+
+    @Test func aHeldLeadersSessionTreeAndRecordsAttribute() {
+        let finder = EscapeeFinder(leader: 100, leaderStart: 50, pipeInodes: [])
+        let found = finder.find(in: table, known: [107: 70, 108: 70], otherLeaders: [100, 200])
+        #expect(found == [102: 60, 103: 60, 104: 60, 107: 70])
+    }
+
+    /// Once the leader is reaped its ids may be a stranger's: only records still attribute.
+    @Test func aReapedLeadersIdsAttributeNothing() {
+        let finder = EscapeeFinder(leader: 100, leaderStart: 50, pipeInodes: [])
+        let found = finder.find(in: table, known: [107: 70], otherLeaders: [200], leaderHeld: false)
+        #expect(found == [107: 70])
+    }
+}
