@@ -68,7 +68,7 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
     /// before, every escapee was killed and reported, and none runs.
     @Test(.enabled(if: role == "leak-check")) func leakCheckRole() async throws {
         // The escapees need the SIGKILL: a short escalation keeps 1,000 of them quick.
-        let fleet = try Fleet(stop: StopPolicy(stdinGrace: .milliseconds(500), killAfter: .milliseconds(200)))
+        let fleet = try Fleet(stop: StopPolicy(stdinGrace: .milliseconds(500), killAfter: .milliseconds(50)))
         let spec = try fleet.spec("cycle", flags: "--escape setsid")
         // Warm-up: the first cycle creates the I/O loop, the spawn thread and the ledger.
         await fleet.supervisor.stop(await fleet.startReady(spec).0, reason: "warm-up")
