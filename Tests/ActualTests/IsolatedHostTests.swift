@@ -71,16 +71,19 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
         let fleet = try Fleet(stop: StopPolicy(stdinGrace: .milliseconds(500), killAfter: .milliseconds(50)))
         let spec = try fleet.spec("cycle", flags: "--escape setsid")
         // Warm-up: the first cycle creates the I/O loop, the spawn thread and the ledger.
-        await fleet.supervisor.stop(await fleet.startReady(spec).0, reason: "warm-up")
+        let warmUp = await fleet.supervisor.start(spec)
+        _ = await escapeePid(of: warmUp, in: fleet.log)
+        await fleet.supervisor.stop(warmUp, reason: "warm-up")
         let descriptors = omni_count_open_fds()
         let children = childPids()
         for _ in 0..<125 {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
-                        // Ready: its escapee exists and its parent lives, so the stop sees whose
-                        // it is (a server stopped mid-start may fork one after the stop looked).
-                        let (id, _) = await fleet.startReady(spec)
+                        // Its escapee exists and its parent lives, so the stop sees whose it is
+                        // (a server stopped mid-start may fork one after the stop looked).
+                        let id = await fleet.supervisor.start(spec)
+                        _ = await escapeePid(of: id, in: fleet.log)
                         let record = await fleet.supervisor.stop(id, reason: "cycle")
                         #expect(record?.requested == true)
                     }
