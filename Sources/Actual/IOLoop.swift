@@ -189,26 +189,28 @@ final class IOLoop: Sendable {
             // 2. Every zombie child that is a server's member or escapee, by pid: one that is not
             // ours to take (another component's child) is skipped, never the end of the sweep.
             let session = getsid(0)
-            if state.spawning == 0 {
-                for pid in ProcessTable.ownChildren() where state.groups[pid] == nil {
-                    guard let stats = ProcessStats.read(pid: pid), stats.isZombie else { continue }
-                    // A child still in the controller's session and in no group of ours is another
-                    // component's (Foundation's `Process` puts each child in a new group of the
-                    // same session), which its owner waits for.
-                    let ours = state.groups[stats.processGroup] != nil || state.groups[stats.session] != nil
-                    guard ours || stats.session != session else { continue }
-                    let result = omni_wait(pid)
-                    guard result.pid == pid else { continue }
-                    state.orphansReaped += 1
-                    let status = result.exited == 1 ? ExitStatus(code: result.code) : ExitStatus(signal: result.signal)
-                    for listener in state.orphanListeners { calls.append { listener(pid, status) } }
-                }
+            for pid in ProcessTable.ownChildren() where state.groups[pid] == nil {
+                guard let stats = ProcessStats.read(pid: pid), stats.isZombie else { continue }
+                // A child still in the controller's session and in no group of ours is another
+                // component's (Foundation's `Process` puts each child in a new group of the
+                // same session), which its owner waits for. While a fork is in flight, its
+                // child (in a session of its own, not registered yet) looks like an escapee:
+                // only members of registered groups and sessions are taken then.
+                let ours = state.groups[stats.processGroup] != nil || state.groups[stats.session] != nil
+                guard ours || (stats.session != session && state.spawning == 0) else { continue }
+                let result = omni_wait(pid)
+                guard result.pid == pid else { continue }
+                state.orphansReaped += 1
+                let status = result.exited == 1 ? ExitStatus(code: result.code) : ExitStatus(signal: result.signal)
+                for listener in state.orphanListeners { calls.append { listener(pid, status) } }
             }
-            // 3. A leader that exited is reaped once no live member is left in its group.
+            // 3. A leader that exited is reaped once no member is left in its group (a zombie
+            // member of ours is reaped first, by the pass its SIGCHLD brings).
             let pending = state.groups.filter(\.value.leaderExited)
             guard !pending.isEmpty else { return }
             let table = ProcessTable.scan()
-            for (leader, group) in pending where !table.hasLiveMember(group: leader, except: leader) {
+            let me = getpid()
+            for (leader, group) in pending where !table.hasMember(group: leader, except: leader, reaper: me) {
                 _ = omni_wait(leader)
                 state.groups.removeValue(forKey: leader)
                 gone.append(group.onGone)

@@ -42,9 +42,11 @@ struct ProcessTable: Sendable {
         }
     }
 
-    /// Whether a live (not zombie) process other than `except` is in process group `group`.
-    func hasLiveMember(group: Int32, except: Int32) -> Bool {
-        rows.values.contains { $0.group == group && $0.pid != except && !$0.isZombie }
+    /// Whether a process other than `except` is in process group `group`: a live one, or a
+    /// zombie that `reaper` (this process) has yet to reap. Another parent's zombie does not
+    /// count: it only waits for that parent, and it keeps the group id from reuse meanwhile.
+    func hasMember(group: Int32, except: Int32, reaper: Int32) -> Bool {
+        rows.values.contains { $0.group == group && $0.pid != except && (!$0.isZombie || $0.parent == reaper) }
     }
 
     /// `roots` and every process whose parent chain reaches one of them (as of this pass).

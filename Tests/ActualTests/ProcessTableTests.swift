@@ -27,8 +27,19 @@ import Testing
         ])
         #expect(table.closure(of: [10]) == [10, 11, 12])
         #expect(table.closure(of: [20]) == [20, 21])
-        #expect(table.hasLiveMember(group: 10, except: 10))
-        #expect(!table.hasLiveMember(group: 20, except: 20))
+        #expect(table.hasMember(group: 10, except: 10, reaper: 1))
+        #expect(!table.hasMember(group: 20, except: 20, reaper: 1))
+    }
+
+    /// A zombie member counts while its reaper is this process (it will reap it first), not
+    /// while it waits for another parent.
+    @Test func aZombieMemberCountsOnlyForItsOwnReaper() {
+        let table = ProcessTable(rows: [
+            10: ProcessTable.Row(pid: 10, parent: 1, group: 10, session: 10, startTicks: 0, isZombie: true),
+            11: ProcessTable.Row(pid: 11, parent: 5, group: 10, session: 10, startTicks: 0, isZombie: true),
+        ])
+        #expect(table.hasMember(group: 10, except: 10, reaper: 5))
+        #expect(!table.hasMember(group: 10, except: 10, reaper: 1))
     }
 }
 
