@@ -62,7 +62,7 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
         #expect(output.contains("leak-check: 1000 cycles"))
     }
 
-    /// 1,000 start/stop cycles (8 at a time) of a real `mcp-demo` that leaves behind an escapee
+    /// 1,000 start/stop cycles (4 at a time: fewer runnable processes for the rest of the suite to compete with) of a real `mcp-demo` that leaves behind an escapee
     /// in a session of its own, ignoring SIGTERM; then the descriptor count, the child list (no
     /// zombie, no escapee re-parented here) and the reaper's watched groups are what they were
     /// before, every escapee was killed and reported, and none runs.
@@ -76,9 +76,9 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
         await fleet.supervisor.stop(warmUp, reason: "warm-up")
         let descriptors = omni_count_open_fds()
         let children = childPids()
-        for _ in 0..<125 {
+        for _ in 0..<250 {
             await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<8 {
+                for _ in 0..<4 {
                     group.addTask {
                         // Its escapee exists and its parent lives, so the stop sees whose it is
                         // (a server stopped mid-start may fork one after the stop looked).
