@@ -29,6 +29,9 @@ public enum ActualEvent: Sendable, Hashable {
     case session(InstanceID, SessionEvent)
     /// A re-parented descendant (not a server's leader) was reaped.
     case orphanReaped(pid: Int32, ExitStatus)
+    /// A process that had left its server's process group (an escapee) was signalled when the
+    /// server stopped or exited, and is gone; `signal` is the last one it needed.
+    case escapeeKilled(InstanceID, pid: Int32, signal: Int32)
     /// A process group left by a previous run of the controller was found and stopped.
     case leftoverStopped(name: String, pids: [Int32])
 }

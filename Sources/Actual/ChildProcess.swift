@@ -13,6 +13,8 @@ struct LaunchRequest: Sendable {
     var maxMessageBytes: Int = 16 << 20
     /// Longest stderr line; longer ones are dropped and reported by length.
     var maxLogLineBytes: Int = 8192
+    /// How long the spawn thread waits for `execve` before it kills the child (a spawn error).
+    var execTimeoutMilliseconds: Int32 = 10_000
 }
 
 /// A running child: its own process group, pipes on the I/O loop, and its exit as a one-shot.
@@ -20,18 +22,37 @@ struct LaunchRequest: Sendable {
 /// The process group is the unit of stopping: `signalGroup` reaches grandchildren
 /// (`npx` → `node`) that never see the leader's signal otherwise.
 final class ChildProcess: Sendable {
+    /// The leader's pid, which is also its process group and session id (it calls setsid).
     let pid: pid_t
     let stdin: PipeWriter
-    /// Set by the reaper when the leader exits.
+    /// Set by the reaper when the leader exits (it stays unreaped until `gone`).
     let exit: OneShot<ExitStatus>
+    /// Set when the leader is reaped: no live member is left in its group.
+    let gone: OneShot<Void>
+    /// The leader's start time (clock ticks after boot); 0 if it could not be read.
+    let startTicks: UInt64
+    /// The inodes of the leader's stdin, stdout and stderr pipes: a descendant that still holds
+    /// one is this server's, wherever it was re-parented.
+    let pipeInodes: Set<UInt64>
+    /// Escapees found while the process tree still showed where they came from (pid → start
+    /// ticks): the stop finds them again after their parents are gone.
+    let knownEscapees = Mutex<[Int32: UInt64]>([:])
 
     private let readers: [PipeReader]
+    let loop: IOLoop
 
-    private init(pid: pid_t, stdin: PipeWriter, readers: [PipeReader], exit: OneShot<ExitStatus>) {
+    private init(
+        pid: pid_t, stdin: PipeWriter, readers: [PipeReader], exit: OneShot<ExitStatus>, gone: OneShot<Void>,
+        pipeInodes: Set<UInt64>, loop: IOLoop
+    ) {
         self.pid = pid
         self.stdin = stdin
         self.readers = readers
         self.exit = exit
+        self.gone = gone
+        self.pipeInodes = pipeInodes
+        self.loop = loop
+        startTicks = ProcessStats.read(pid: pid)?.startTicks ?? 0
     }
 
     /// Forks and execs `request` on the spawn thread. `stdoutSink` is given the child's stdin
@@ -48,14 +69,18 @@ final class ChildProcess: Sendable {
         return try result.get()
     }
 
-    /// Sends `signal` to the whole process group. `false` when no member is left (ESRCH).
+    /// Sends `signal` to the whole process group and its leader. `false` once the group is gone
+    /// (its id is then never signalled again: it may be a stranger's).
     @discardableResult
     func signalGroup(_ signal: Int32) -> Bool {
-        kill(-pid, signal) == 0
+        loop.signalGroup(pid, signal)
     }
 
-    /// Whether any process of the group is still alive (or not yet reaped).
-    var groupExists: Bool { kill(-pid, 0) == 0 }
+    /// Whether the leader is unreaped: it or other members of its group are still there.
+    var groupExists: Bool { gone.value == nil }
+
+    /// Asks the reaper to look again (members that were not our children end without SIGCHLD).
+    func pokeReaper() { loop.poke() }
 
     /// Stops reading the pipes (used after the process group is gone).
     func closePipes() {
@@ -81,6 +106,7 @@ final class ChildProcess: Sendable {
         let childEnds = [pipes[0][0], pipes[1][1], pipes[2][1]]
         let parentEnds = [pipes[0][1], pipes[1][0], pipes[2][0]]
         let exitStatus = OneShot<ExitStatus>()
+        let gone = OneShot<Void>()
         var step: Int32 = 0
         var code: Int32 = 0
         let pid = withCStrings(request.arguments) { argv in
@@ -89,10 +115,11 @@ final class ChildProcess: Sendable {
                     withOptionalCString(request.cwd) { cwd in
                         var spawnRequest = omni_spawn_request(
                             path: path, argv: argv, envp: envp, cwd: cwd, stdin_fd: childEnds[0], stdout_fd: childEnds[1],
-                            stderr_fd: childEnds[2])
+                            stderr_fd: childEnds[2], exec_timeout_ms: request.execTimeoutMilliseconds, new_session: 1)
                         // A child that failed before exec is reaped through the same watcher; its
                         // status is then simply never read.
-                        return loop.spawnWatched({ omni_spawn(&spawnRequest, &step, &code) }) { exitStatus.fulfil($0) }
+                        return loop.spawnWatched(
+                            { omni_spawn(&spawnRequest, &step, &code) }, onExit: { exitStatus.fulfil($0) }, onGone: { gone.fulfil(()) })
                     }
                 }
             }
@@ -102,11 +129,17 @@ final class ChildProcess: Sendable {
             for fd in parentEnds { close(fd) }
             return .failure(failure(step: step, code: code, request: request))
         }
+        let inodes = Set(
+            parentEnds.map { fd in
+                var info = stat()
+                return fstat(fd, &info) == 0 ? UInt64(info.st_ino) : 0
+            }.filter { $0 != 0 })
         let stdin = PipeWriter(fd: parentEnds[0], loop: loop)
         let onStdout = stdoutSink(stdin)
         let stdout = PipeReader(fd: parentEnds[1], loop: loop, maxLineLength: request.maxMessageBytes, onLine: onStdout)
         let stderr = PipeReader(fd: parentEnds[2], loop: loop, maxLineLength: request.maxLogLineBytes, onLine: onStderr)
-        let child = ChildProcess(pid: pid, stdin: stdin, readers: [stdout, stderr], exit: exitStatus)
+        let child = ChildProcess(
+            pid: pid, stdin: stdin, readers: [stdout, stderr], exit: exitStatus, gone: gone, pipeInodes: inodes, loop: loop)
         stdout.start()
         stderr.start()
         return .success(child)

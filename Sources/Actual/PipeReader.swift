@@ -4,8 +4,11 @@ import Synchronization
 
 /// Reads one pipe (a child's stdout or stderr) on the I/O loop and hands out whole lines.
 ///
-/// `onLine` runs on the loop thread and must not block. At end of file (the child closed the
-/// pipe or exited) the final partial line is delivered and the descriptor is closed.
+/// `onLine` runs on the loop thread (or on the thread that calls `finish`) and must not block.
+/// Lines arrive whole and in order, never two calls at once: each read and the delivery of its
+/// lines happen under one lock, so the final drain of a stop cannot overtake lines the loop is
+/// still delivering. At end of file (the child closed the pipe or exited) the final partial line
+/// is delivered and the descriptor is closed.
 final class PipeReader: IOHandler {
     private struct State {
         var splitter: LineSplitter
@@ -16,6 +19,9 @@ final class PipeReader: IOHandler {
     private let fd: Int32
     private let loop: IOLoop
     private let state: Mutex<State>
+    /// Held from a read until its lines are delivered (never while waiting for `state`'s owner
+    /// to deliver: `state` is taken inside it, never the other way round).
+    private let delivery = Mutex(())
     private let onLine: @Sendable (LineEvent) -> Void
 
     init(
@@ -48,14 +54,17 @@ final class PipeReader: IOHandler {
         for _ in 0..<16 {
             // Read under the lock that `finish` closes under: a descriptor closed by a stop on
             // another thread (and perhaps already reused by a new pipe) is never read.
-            let (count, error, lines): (Int, Int32, [LineEvent]) = state.withLock { state in
-                guard !state.closed else { return (-1, EBADF, []) }
-                let count = read(fd, chunk.baseAddress, chunk.count)
-                let error = errno
-                return (count, error, count > 0 ? state.splitter.feed(chunk[0..<count]) : [])
+            let (count, error): (Int, Int32) = delivery.withLock { _ in
+                let (count, error, lines): (Int, Int32, [LineEvent]) = state.withLock { state in
+                    guard !state.closed else { return (-1, EBADF, []) }
+                    let count = read(fd, chunk.baseAddress, chunk.count)
+                    let error = errno
+                    return (count, error, count > 0 ? state.splitter.feed(chunk[0..<count]) : [])
+                }
+                for line in lines { onLine(line) }
+                return (count, error)
             }
             if count > 0 {
-                for line in lines { onLine(line) }
                 // A short read emptied the pipe: a second read would only say EAGAIN, and
                 // level-triggered epoll reports anything that arrives later (end of file too).
                 if count < chunk.count { return }
@@ -74,6 +83,10 @@ final class PipeReader: IOHandler {
     /// fails and exits at once must not lose those last lines to the clean-up after its exit.
     func finish() {
         guard !state.withLock({ $0.closed }) else { return }
+        delivery.withLock { _ in finishDelivering() }
+    }
+
+    private func finishDelivering() {
         let rest: [LineEvent]? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: PipeReader.chunkSize) { chunk in
             state.withLock { state in
                 guard !state.closed else { return nil }

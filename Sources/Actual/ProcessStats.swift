@@ -13,6 +13,8 @@ public struct ProcessStats: Sendable, Hashable {
     public var session: Int32
     /// The state letter (field 3): `R`, `S`, `D`, `Z` (exited, not yet reaped), …
     public var state: Character
+    /// The parent's pid (field 4): after a re-parenting, the subreaper's (or init's).
+    public var parent: Int32 = 0
 
     /// Exited but not reaped: no longer running anything.
     public var isZombie: Bool { state == "Z" }
@@ -29,13 +31,14 @@ public struct ProcessStats: Sendable, Hashable {
         guard let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         // fields[0] is field 3 (state); field N is fields[N - 3].
-        guard fields.count > 21, let pgrp = Int32(fields[2]), let session = Int32(fields[3]), let utime = Double(fields[11]),
+        guard fields.count > 21, let parent = Int32(fields[1]), let pgrp = Int32(fields[2]), let session = Int32(fields[3]),
+            let utime = Double(fields[11]),
             let stime = Double(fields[12]),
             let start = UInt64(fields[19]), let rss = Int(fields[21]), let state = fields[0].first
         else { return nil }
         return ProcessStats(
             cpuSeconds: (utime + stime) / ticksPerSecond, rssBytes: rss * pageSize, startTicks: start, processGroup: pgrp,
-            session: session, state: state)
+            session: session, state: state, parent: parent)
     }
 
     static let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))

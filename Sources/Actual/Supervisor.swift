@@ -14,12 +14,17 @@ import Glibc
 /// - `snapshot()` is a value; `events` is the stream of what happened, in order per process.
 public actor Supervisor {
     /// Everything that happens, in order per process. One consumer (an `AsyncStream`): in the
-    /// controller the executor, which re-publishes each event for the logs. Unbounded, so a
-    /// consumer must keep reading; nothing is dropped.
+    /// controller the executor, which re-publishes each event for the logs. Bounded at
+    /// `SupervisorOptions.eventBuffer` events: a consumer that falls that far behind loses the
+    /// oldest ones, counted in `droppedEvents` (state is level-triggered: `snapshot()` is always
+    /// whole, so a dropped event loses a log line, never the truth).
     public nonisolated let events: AsyncStream<ActualEvent>
+    /// Events dropped because the consumer fell `eventBuffer` events behind, since start.
+    public nonisolated var droppedEvents: Int { dropped.count }
+    private nonisolated let dropped = DropCounter()
     /// Health-check latency and failures per server, for metrics (read at scrape time).
     public nonisolated let probeTally = ProbeTally()
-    private let emitter: AsyncStream<ActualEvent>.Continuation
+    private let emitter: EventEmitter
     private let options: SupervisorOptions
     private let clock: any MonotonicClock
     private var instances: [InstanceID: Instance] = [:]
@@ -28,6 +33,7 @@ public actor Supervisor {
     private var ledger: ProcessLedger?
     /// Set by `stopAll`: nothing new starts afterwards.
     private var closed = false
+    private var censusTask: Task<Void, Never>?
 
     /// What a server's past looks like.
     private struct History {
@@ -41,7 +47,11 @@ public actor Supervisor {
     public init(options: SupervisorOptions, clock: any MonotonicClock = SystemClock()) {
         self.options = options
         self.clock = clock
-        (events, emitter) = AsyncStream.makeStream(of: ActualEvent.self)
+        let (events, continuation) = AsyncStream.makeStream(
+            of: ActualEvent.self, bufferingPolicy: .bufferingNewest(max(options.eventBuffer, 1)))
+        let dropped = dropped
+        self.events = events
+        emitter = EventEmitter(continuation: continuation, dropped: dropped)
         ledger = options.stateDirectory.map { ProcessLedger(path: $0 + "/processes.json") }
         let emitter = emitter
         IOLoop.shared.addOrphanListener { pid, status in emitter.yield(.orphanReaped(pid: pid, status)) }
@@ -51,28 +61,71 @@ public actor Supervisor {
         _ = StdioProber.shared
     }
 
-    /// Stops every process group a previous run left behind (from the ledger), then starts a
-    /// fresh ledger. Call once, before starting anything.
+    /// Stops every process a previous run left behind (from the ledger: its groups, sessions
+    /// and recorded escapees), then starts a fresh ledger. Call once, before starting anything.
+    /// Each process is held by a pidfd from the moment its identity is checked, so a pid reused
+    /// meanwhile is never signalled.
     @discardableResult
     public func reclaimLeftovers() async -> [(name: String, pids: [Int32])] {
         guard let ledger else { return [] }
         var stopped: [(name: String, pids: [Int32])] = []
         for entry in ProcessLedger.load(path: ledger.path) {
-            let pids = ProcessLedger.leftovers(of: entry)
-            guard !pids.isEmpty else { continue }
-            for pid in pids { kill(pid, SIGTERM) }
+            let found = ProcessLedger.leftovers(of: entry)
+            guard !found.isEmpty else { continue }
+            var held = PidfdSet()
+            held.adopt(found)
+            held.signalAll(SIGTERM)
             // Their stdin went with the old controller: SIGTERM is the first step left, and
             // the grace before SIGKILL is the stdin grace (the controller is starting up).
             let deadline = clock.now + options.stop.stdinGrace
-            while pids.contains(where: { ProcessLedger.leftovers(of: entry).contains($0) }), clock.now < deadline {
+            while held.anyRunning, clock.now < deadline {
                 try? await clock.sleep(for: .milliseconds(20))
             }
-            for pid in ProcessLedger.leftovers(of: entry) { kill(pid, SIGKILL) }
+            // A member forked meanwhile is found by a second look.
+            held.adopt(ProcessLedger.leftovers(of: entry))
+            held.signalAll(SIGKILL)
+            let pids = held.finish().map(\.pid)
+            guard !pids.isEmpty else { continue }
             stopped.append((entry.name, pids))
             emitter.yield(.leftoverStopped(name: entry.name, pids: pids))
         }
         self.ledger?.reset()
         return stopped
+    }
+
+    /// Looks for escapees of every running server in one `/proc` pass, remembers them (so a stop
+    /// finds them after their parents are gone) and records them in the ledger (so the next run
+    /// finds them after a crash). Runs every `escapeCensusInterval`; callable at any time.
+    public func takeEscapeeCensus() {
+        let table = ProcessTable.scan()
+        let leaders = IOLoop.shared.watchedLeaders
+        for instance in instances.values {
+            guard let child = instance.child, child.exit.value == nil else { continue }
+            let found = child.findEscapees(in: table, otherLeaders: leaders)
+            ledger?.record(escapees: found, of: child.pid)
+        }
+    }
+
+    /// The census loop, from the first start on. It holds the supervisor only while it counts,
+    /// so a supervisor nobody uses any more can go.
+    private func startCensus() {
+        guard censusTask == nil, let interval = options.escapeCensusInterval else { return }
+        censusTask = Task { [weak self, clock] in
+            while !Task.isCancelled {
+                do {
+                    try await clock.sleep(for: interval)
+                } catch {
+                    return
+                }
+                guard let self, await self.censusIfOpen() else { return }
+            }
+        }
+    }
+
+    private func censusIfOpen() -> Bool {
+        guard !closed else { return false }
+        takeEscapeeCensus()
+        return true
     }
 
     /// Starts a process for `spec` and returns its id at once; how it goes is in `events` and
@@ -89,6 +142,7 @@ public actor Supervisor {
             _ = finish(instance, status: nil, requested: true, isFailure: false, reason: "not started: the supervisor is stopping")
             return id
         }
+        startCensus()
         histories[spec.name, default: History()].starts.append(instance.startedAt)
         histories[spec.name]?.startCount += 1
         if let last = histories[spec.name]?.recent.last, !last.requested { histories[spec.name]?.restarts += 1 }
@@ -120,7 +174,9 @@ public actor Supervisor {
         var status: ExitStatus?
         var step = StopStep.alreadyExited
         if let child = instance.child {
-            (status, step) = await child.stop(options.stop, clock: clock)
+            let escapees: [EscapeeKill]
+            (status, step, escapees) = await child.stop(options.stop, clock: clock)
+            report(escapees, of: instance.id)
             ledger?.remove(pid: child.pid)
         }
         instance.session?.close("stopped")
@@ -256,7 +312,7 @@ public actor Supervisor {
         let cwd = spec.cwd.map { $0.hasPrefix("/") ? $0 : options.root + "/" + $0 } ?? options.root
         let request = LaunchRequest(
             executable: executable, arguments: spec.command, environment: environment, cwd: cwd,
-            maxMessageBytes: options.maxMessageBytes)
+            maxMessageBytes: options.maxMessageBytes, execTimeoutMilliseconds: options.execTimeoutMilliseconds)
         let child = try await ChildProcess.launch(request, stdoutSink: stdoutSink, onStderr: { output.receive($0) })
         if let stats = ProcessStats.read(pid: child.pid) {
             ledger?.add(ProcessLedger.Entry(name: spec.name, pid: child.pid, startTicks: stats.startTicks))
@@ -370,11 +426,15 @@ public actor Supervisor {
         instance.task?.cancel()
         instance.session?.close("the process exited (\(status))")
         if let child = instance.child {
+            report(await child.cleanUpAfterExit(clock: clock), of: id)
             ledger?.remove(pid: child.pid)
-            await child.cleanUpAfterExit(clock: clock)
         }
         let record = finish(instance, status: status, requested: false, isFailure: true, reason: status.description)
         emitter.yield(.exited(record))
+    }
+
+    private func report(_ escapees: [EscapeeKill], of id: InstanceID) {
+        for escapee in escapees { emitter.yield(.escapeeKilled(id, pid: escapee.pid, signal: escapee.signal)) }
     }
 
     /// Records the end of `instance` and forgets it.
@@ -395,6 +455,16 @@ public actor Supervisor {
         if let key = instance.proberKey { StdioProber.shared.unwatch(key) }
         instance.ended.fulfil(record)
         return record
+    }
+}
+
+/// Yields to the event stream and counts what the bounded buffer drops.
+private struct EventEmitter: Sendable {
+    let continuation: AsyncStream<ActualEvent>.Continuation
+    let dropped: DropCounter
+
+    func yield(_ event: ActualEvent) {
+        if case .dropped = continuation.yield(event) { dropped.add() }
     }
 }
 

@@ -16,11 +16,19 @@ public struct SupervisorOptions: Sendable {
     /// stderr lines per second (and burst) before lines are dropped and counted.
     public var stderrLinesPerSecond: Double
     public var stderrBurst: Int
+    /// Events buffered for a slow consumer of `Supervisor.events` before the oldest are dropped.
+    public var eventBuffer: Int
+    /// How often running servers are searched for escapees (recorded for the next run after a
+    /// crash); nil: only when a server stops.
+    public var escapeCensusInterval: Duration?
+    /// How long a child may take to get through `execve` before its start fails.
+    public var execTimeoutMilliseconds: Int32
 
     public init(
         root: String, stateDirectory: String? = nil, helperDirectory: String? = CommandResolver.runningBinaryDirectory(),
         environment: Environment, stop: StopPolicy = StopPolicy(), maxMessageBytes: Int = 16 << 20,
-        stderrLinesPerSecond: Double = 50, stderrBurst: Int = 200
+        stderrLinesPerSecond: Double = 50, stderrBurst: Int = 200, eventBuffer: Int = 10_000,
+        escapeCensusInterval: Duration? = .seconds(5), execTimeoutMilliseconds: Int32 = 10_000
     ) {
         self.root = root
         self.stateDirectory = stateDirectory
@@ -30,5 +38,8 @@ public struct SupervisorOptions: Sendable {
         self.maxMessageBytes = maxMessageBytes
         self.stderrLinesPerSecond = stderrLinesPerSecond
         self.stderrBurst = stderrBurst
+        self.eventBuffer = eventBuffer
+        self.escapeCensusInterval = escapeCensusInterval
+        self.execTimeoutMilliseconds = execTimeoutMilliseconds
     }
 }

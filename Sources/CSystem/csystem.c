@@ -5,9 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -19,6 +23,9 @@
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
 #endif
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -86,7 +93,14 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
         }
     }
     pid_t parent = getpid();
+    // Every signal blocked across fork (as swift-subprocess does): a handler of the controller's
+    // (SIGCHLD's eventfd write) must never run in the child before its dispositions are reset
+    // below; the child clears the mask only after that.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
     pid_t pid = fork();
+    if (pid != 0) pthread_sigmask(SIG_SETMASK, &previous, NULL);
     if (pid < 0) {
         *step = OMNI_SPAWN_FORK;
         *error = errno;
@@ -97,8 +111,11 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
     if (pid == 0) {
         int status_fd = status_pipe[1];
         close(status_pipe[0]);
-        // Own process group: stop() signals the whole group, grandchildren included.
-        if (setpgid(0, 0) != 0) fail(status_fd, OMNI_SPAWN_SETPGID);
+        // Own process group: stop() signals the whole group, grandchildren included. With
+        // new_session, own session too (pgid = sid = pid): a descendant that moves to another
+        // group keeps the session, which attributes it, and a session leader cannot leave its
+        // group at all.
+        if (request->new_session ? setsid() < 0 : setpgid(0, 0) != 0) fail(status_fd, OMNI_SPAWN_SETPGID);
         // Die with the controller. The signal fires when the forking *thread* exits, so the
         // Swift side forks from one thread that lives as long as the controller.
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(status_fd, OMNI_SPAWN_PDEATHSIG);
@@ -151,10 +168,26 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
     }
     close(status_pipe[1]);
     struct omni_exec_status status = {0, 0};
-    ssize_t got;
-    do {
+    ssize_t got = -1;
+    // Bounded: one child hung in execve (an executable on a stuck network file system) must not
+    // hold the one spawn thread, and with it every later start.
+    long long deadline = omni_monotonic_ns() + (long long)request->exec_timeout_ms * 1000000LL;
+    for (;;) {
+        long long left = (deadline - omni_monotonic_ns()) / 1000000LL;
+        struct pollfd entry = {status_pipe[0], POLLIN, 0};
+        int ready = request->exec_timeout_ms > 0 ? poll(&entry, 1, left > 0 ? (int)left : 0) : 1;
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready == 0) {
+            kill(pid, SIGKILL);
+            close(status_pipe[0]);
+            *step = OMNI_SPAWN_EXEC;
+            *error = ETIMEDOUT;
+            return -pid;
+        }
         got = read(status_pipe[0], &status, sizeof status);
-    } while (got < 0 && errno == EINTR);
+        if (got < 0 && errno == EINTR) continue;
+        break;
+    }
     close(status_pipe[0]);
     if (got == (ssize_t)sizeof status) {
         // The child failed before exec and has exited with 127; the caller reaps it.
@@ -169,9 +202,88 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
 
 int omni_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
+int omni_pidfd_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
+
+int omni_peek_child(pid_t pid, omni_wait_result *result) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    memset(result, 0, sizeof *result);
+    int rc;
+    do {
+        rc = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        result->pid = -1;
+        return -1;
+    }
+    result->pid = info.si_pid;
+    if (info.si_pid > 0) {
+        if (info.si_code == CLD_EXITED) {
+            result->exited = 1;
+            result->code = info.si_status;
+        } else {
+            result->signal = info.si_status;
+        }
+    }
+    return 0;
+}
+
 int omni_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
 void omni_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+// Parses one stat line; 0 on success. The command (field 2) may contain spaces and ')', so
+// fields are counted from the last ')'.
+static int parse_stat(const char *text, omni_process_row *row) {
+    const char *close = strrchr(text, ')');
+    if (close == NULL || close[1] != ' ') return -1;
+    const char *p = close + 2;
+    row->state = *p;
+    // Fields 4 (ppid), 5 (pgrp), 6 (session), then 22 (starttime).
+    long long values[20];
+    int field = 3;
+    while (*p && field < 22) {
+        while (*p && *p != ' ') p++;
+        if (*p == ' ') p++;
+        field++;
+        if (field >= 4 && field <= 22) {
+            char *end;
+            values[field - 4] = strtoll(p, &end, 10);
+            if (end == p) return -1;
+        }
+    }
+    if (field < 22) return -1;
+    row->parent = (pid_t)values[0];
+    row->group = (pid_t)values[1];
+    row->session = (pid_t)values[2];
+    row->start_ticks = (unsigned long long)values[18];
+    return 0;
+}
+
+int omni_scan_processes(omni_process_row *rows, int max) {
+    DIR *dir = opendir("/proc");
+    if (dir == NULL) return -1;
+    int count = 0;
+    struct dirent *entry;
+    char path[64];
+    char buffer[1024];
+    while (count < max && (entry = readdir(dir)) != NULL) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", entry->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t got = read(fd, buffer, sizeof buffer - 1);
+        close(fd);
+        if (got <= 0) continue;
+        buffer[got] = 0;
+        omni_process_row row;
+        memset(&row, 0, sizeof row);
+        row.pid = (pid_t)atoi(entry->d_name);
+        if (parse_stat(buffer, &row) == 0) rows[count++] = row;
+    }
+    closedir(dir);
+    return count;
+}
 
 int omni_count_open_fds(void) {
     DIR *dir = opendir("/proc/self/fd");

@@ -325,7 +325,7 @@ actor Daemon {
             let desired = Set(load?.state?.servers.keys.map { $0 } ?? [])
             let text = metrics.render(
                 actual: await supervisor.snapshot(), desired: desired, probes: supervisor.probeTally.snapshot(), http: server?.stats,
-                streams: feed.subscribers)
+                streams: feed.subscribers, droppedEvents: supervisor.droppedEvents)
             return .text(200, text + (gateway?.metricsText() ?? ""), contentType: "text/plain; version=0.0.4; charset=utf-8")
         default:
             return .text(404, "not found: \(request.path)\n")

@@ -1,5 +1,6 @@
 import Actual
 import Desired
+import Glibc
 import JSON
 import Reconciler
 
@@ -94,6 +95,17 @@ struct EventReporter: Sendable {
             }
         case .orphanReaped(let pid, let status):
             logger.log(.debug, "orphan_reaped", "pid \(pid) \(status)")
+        case .escapeeKilled(let id, let pid, let signal):
+            let name = signal == SIGKILL ? "SIGKILL" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
+            logger.log(
+                .warning, "escapee_killed", "pid \(pid) had left the process group of \(id); stopped with \(name)", server: id.name,
+                fields: [("pid", .int(Int(pid))), ("signal", .int(Int(signal)))])
+            audit.record(
+                "escapee_killed",
+                [
+                    ("server", .string(id.name)), ("instance", .string(id.description)), ("pid", .int(Int(pid))),
+                    ("signal", .int(Int(signal))),
+                ])
         case .leftoverStopped(let name, let pids):
             logger.log(.warning, "leftover_stopped", "stopped \(pids.count) process(es) a previous run left", server: name)
             audit.record("leftover_stopped", [("server", .string(name)), ("pids", .array(pids.map { .int(Int($0)) }))])

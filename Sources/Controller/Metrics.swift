@@ -37,7 +37,7 @@ final class Metrics: Sendable {
     /// desired servers and those the supervisor still knows (`Supervisor.forget` drops the rest).
     func render(
         actual: ActualState, desired: Set<String>, probes: [String: ProbeTally.Server], http: HTTPServer.Stats? = nil,
-        streams: Int = 0
+        streams: Int = 0, droppedEvents: Int = 0
     ) -> String {
         let snapshot = state.withLock { $0 }
         var out = ""
@@ -92,6 +92,8 @@ final class Metrics: Sendable {
         }
         family("omni_reconcile_duration_seconds", "histogram", "Time to plan and start one reconcile pass.")
         render(snapshot.reconcile, "omni_reconcile_duration_seconds", [], sample)
+        family("omni_supervisor_events_dropped_total", "counter", "Process events dropped because their consumer fell behind.")
+        sample("omni_supervisor_events_dropped_total", [], Double(droppedEvents))
         family("omni_actions_total", "counter", "Actions the executor started, by kind.")
         for kind in ["spawn", "replace", "update", "stop"] {
             sample("omni_actions_total", [("kind", kind)], Double(snapshot.actions[kind] ?? 0))

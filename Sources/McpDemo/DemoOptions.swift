@@ -24,6 +24,8 @@ struct DemoOptions: Sendable {
     var askRoots = false
     var ignoreSigterm = false
     var forkGrandchild = false
+    var escape: Escapee.Mode?
+    var leaveGroup = false
 
     /// A flag the parser refused; printed to stderr, exit status 2.
     struct Problem: Error, CustomStringConvertible {
@@ -67,6 +69,13 @@ struct DemoOptions: Sendable {
           --ignore-sigterm           ignore SIGTERM
           --fork-grandchild          spawn a grandchild in the same process group that ignores SIGTERM
                                      and sleeps forever (stdio on /dev/null); logs its pid to stderr
+          --escape setsid|double-fork|setpgid
+                                     start a descendant that leaves the process group (a child in a
+                                     new session; a new-session grandchild whose parent exits, keeping
+                                     stdio; a child in a new group), ignores SIGTERM and sleeps
+                                     forever; logs "escapee pid N" to stderr
+          --leave-group              at start, try to move this process into its parent's process
+                                     group (setpgid); logs the outcome to stderr
           --help                     this text
 
         Single-valued flags may repeat (the last wins); --flag=VALUE also works. A bad flag exits 2.
@@ -96,8 +105,10 @@ struct DemoOptions: Sendable {
                 }
                 return parsed
             }
-            let isSwitch = ["--no-handshake", "--stderr-every-request", "--ignore-sigterm", "--fork-grandchild", "--help", "-h"]
-                .contains(flag)
+            let isSwitch = [
+                "--no-handshake", "--stderr-every-request", "--ignore-sigterm", "--fork-grandchild", "--leave-group", "--help", "-h",
+            ]
+            .contains(flag)
             if isSwitch, inlineValue != nil { throw Problem(description: "\(flag) takes no value") }
             switch flag {
             case "--help", "-h": return .help
@@ -133,6 +144,13 @@ struct DemoOptions: Sendable {
             case "--ask-roots": options.askRoots = true
             case "--ignore-sigterm": options.ignoreSigterm = true
             case "--fork-grandchild": options.forkGrandchild = true
+            case "--leave-group": options.leaveGroup = true
+            case "--escape":
+                let text = try value()
+                guard let mode = Escapee.Mode(rawValue: text) else {
+                    throw Problem(description: "--escape must be one of setsid, double-fork, setpgid, not \"\(text)\"")
+                }
+                options.escape = mode
             default:
                 throw Problem(description: argument.hasPrefix("-") ? "unknown flag \(flag)" : "unexpected argument \"\(argument)\"")
             }

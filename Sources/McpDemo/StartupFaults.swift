@@ -3,7 +3,8 @@ import Glibc
 
 /// The process-level faults applied once, before the first line is read.
 enum StartupFaults {
-    /// Applies `options` in this order: signal dispositions, grandchild, exit timer,
+    /// Applies `options` in this order: signal dispositions, grandchild, escapee, leaving the
+    /// group, exit timer,
     /// stderr flood, slow start. The exit timer starts before the flood and the slow start
     /// so `--exit-after-ms` counts from process start.
     static func apply(_ options: DemoOptions, output: OutputChannel) {
@@ -14,6 +15,18 @@ enum StartupFaults {
             switch Grandchild.spawn(argv0: CommandLine.arguments.first ?? "mcp-demo") {
             case .success(let pid): StandardError.log("grandchild pid \(pid)")
             case .failure(let failure): StandardError.log("could not spawn the grandchild: \(failure)")
+            }
+        }
+        if let mode = options.escape {
+            Escapee.start(mode, argv0: CommandLine.arguments.first ?? "mcp-demo")
+        }
+        if options.leaveGroup {
+            // The parent's group is in the parent's session only if the parent did not start
+            // us in a session of our own; a session leader cannot change its group at all.
+            if setpgid(0, getpgid(getppid())) == 0 {
+                StandardError.log("leave-group: moved to group \(getpgrp())")
+            } else {
+                StandardError.log("leave-group: setpgid failed: \(String(cString: strerror(errno)))")
             }
         }
         if let milliseconds = options.exitAfterMilliseconds {

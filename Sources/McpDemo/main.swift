@@ -6,6 +6,9 @@ let commandLine = Array(CommandLine.arguments.dropFirst())
 if commandLine.first == Grandchild.modeFlag {
     Grandchild.runForever()
 }
+if commandLine.first == Escapee.modeFlag {
+    Escapee.run(role: commandLine.dropFirst().first ?? "final")
+}
 
 let options: DemoOptions
 do {

@@ -246,7 +246,7 @@ public actor Executor {
     static func changesThePlan(_ event: ActualEvent) -> Bool {
         switch event {
         case .ready, .startFailed, .unhealthy, .recovered, .exited, .stopped, .spawnFailed, .spawned: true
-        case .probeFailed, .draining, .stderr, .stderrSuppressed, .session, .orphanReaped, .leftoverStopped: false
+        case .probeFailed, .draining, .stderr, .stderrSuppressed, .session, .orphanReaped, .leftoverStopped, .escapeeKilled: false
         }
     }
 

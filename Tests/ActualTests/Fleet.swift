@@ -102,7 +102,7 @@ final class Fleet: Sendable {
     /// A new root, removed on deinit; or `root`, an existing one that the caller owns.
     init(
         root existing: String? = nil, stop: StopPolicy = StopPolicy(stdinGrace: .milliseconds(500), killAfter: .seconds(2)),
-        maxMessageBytes: Int = 1 << 20
+        maxMessageBytes: Int = 1 << 20, escapeCensusInterval: Duration? = .seconds(5)
     ) throws {
         root = existing ?? NSTemporaryDirectory() + "omni-actual-" + UUID().uuidString
         ownsRoot = existing == nil
@@ -113,7 +113,8 @@ final class Fleet: Sendable {
         supervisor = Supervisor(
             options: SupervisorOptions(
                 root: root, stateDirectory: root + "/var", helperDirectory: Built.debug, environment: environment, stop: stop,
-                maxMessageBytes: maxMessageBytes, stderrLinesPerSecond: 50, stderrBurst: 20))
+                maxMessageBytes: maxMessageBytes, stderrLinesPerSecond: 50, stderrBurst: 20,
+                escapeCensusInterval: escapeCensusInterval))
         log = EventLog(supervisor.events)
     }
 
@@ -176,6 +177,16 @@ func eventually(timeout: Duration = .seconds(20), _ condition: @Sendable () asyn
         try? await Task.sleep(for: .milliseconds(20))
     }
     return await condition()
+}
+
+/// Whether a process with this pid runs (exists and is not a zombie).
+func isRunning(_ pid: Int32) -> Bool { ProcessStats.read(pid: pid).map { !$0.isZombie } ?? false }
+
+/// The pid in the first `escapee pid N` stderr line of `id`, or nil within the log's timeout.
+func escapeePid(of id: InstanceID, in log: EventLog) async -> Int32? {
+    let line = await log.first { if case .stderr(id, let l) = $0 { l.contains("escapee pid") } else { false } }
+    guard case .stderr(_, let text) = line else { return nil }
+    return text.split(separator: " ").last.flatMap { Int32($0) }
 }
 
 /// Whether a process with this pid exists (zombies included).

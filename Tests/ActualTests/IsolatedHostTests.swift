@@ -62,20 +62,28 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
         #expect(output.contains("leak-check: 1000 cycles"))
     }
 
-    /// 1,000 start/stop cycles (8 at a time) of a real `mcp-demo`; then the descriptor count,
-    /// the child list and the reaper's watched groups are what they were before.
+    /// 1,000 start/stop cycles (4 at a time: fewer runnable processes for the rest of the suite to compete with) of a real `mcp-demo` that leaves behind an escapee
+    /// in a session of its own, ignoring SIGTERM; then the descriptor count, the child list (no
+    /// zombie, no escapee re-parented here) and the reaper's watched groups are what they were
+    /// before, every escapee was killed and reported, and none runs.
     @Test(.enabled(if: role == "leak-check")) func leakCheckRole() async throws {
-        let fleet = try Fleet()
-        let spec = try fleet.spec("cycle")
+        // The escapees need the SIGKILL: a short escalation keeps 1,000 of them quick.
+        let fleet = try Fleet(stop: StopPolicy(stdinGrace: .milliseconds(500), killAfter: .milliseconds(50)))
+        let spec = try fleet.spec("cycle", flags: "--escape setsid")
         // Warm-up: the first cycle creates the I/O loop, the spawn thread and the ledger.
-        await fleet.supervisor.stop(await fleet.supervisor.start(spec), reason: "warm-up")
+        let warmUp = await fleet.supervisor.start(spec)
+        _ = await escapeePid(of: warmUp, in: fleet.log)
+        await fleet.supervisor.stop(warmUp, reason: "warm-up")
         let descriptors = omni_count_open_fds()
         let children = childPids()
-        for _ in 0..<125 {
+        for _ in 0..<250 {
             await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<8 {
+                for _ in 0..<4 {
                     group.addTask {
+                        // Its escapee exists and its parent lives, so the stop sees whose it is
+                        // (a server stopped mid-start may fork one after the stop looked).
                         let id = await fleet.supervisor.start(spec)
+                        _ = await escapeePid(of: id, in: fleet.log)
                         let record = await fleet.supervisor.stop(id, reason: "cycle")
                         #expect(record?.requested == true)
                     }
@@ -86,14 +94,26 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
         #expect(childPids() == children)
         #expect(IOLoop.shared.watchedGroups == 0)
         #expect(await fleet.supervisor.snapshot().servers["cycle"]?.exits == 1001)
+        let events = await fleet.log.events
+        let escapees = events.compactMap { event -> Int32? in
+            guard case .stderr(_, let line) = event, line.contains("escapee pid") else { return nil }
+            return line.split(separator: " ").last.flatMap { Int32($0) }
+        }
+        let killed = events.filter { if case .escapeeKilled = $0 { true } else { false } }
+        #expect(escapees.count == 1001)
+        #expect(killed.count == 1001)
+        // An escapee leads its own session: a pid reused since by a stranger does not.
+        #expect(escapees.filter { pid in ProcessStats.read(pid: pid).map { $0.session == pid } ?? false }.isEmpty)
         FileHandle.standardOutput.write(Data("leak-check: 1000 cycles, \(descriptors) descriptors before and after\n".utf8))
     }
 
     /// SIGKILL of the controller's process must leave no server alive (PDEATHSIG): one of the
     /// servers ignores SIGTERM and never reads its stdin, so only the death signal can end it
     /// (the others would also exit on the EOF of their stdin). A grandchild
-    /// does survive (the death signal is not inherited across fork), and the next run's
-    /// `reclaimLeftovers` finds it through the ledger and stops it.
+    /// does survive (the death signal is not inherited across fork), and so do three escapees
+    /// that ignore SIGTERM (a child in a new session, a double-forked grandchild in a new
+    /// session, a child in a new group); the next run's `reclaimLeftovers` finds them all
+    /// through the ledger (group, session, recorded escapees) and stops them.
     @Test(.enabled(if: role == nil)) func aKilledHostLeavesNoChildAndTheNextRunReclaimsGrandchildren() async throws {
         let root = NSTemporaryDirectory() + "omni-host-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -101,17 +121,19 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
         let (host, out) = try launchRole("orphan-host", test: "orphanHostRole", extra: ["OMNI_TEST_ROOT": root])
         let line = try #require(await readLine(out, prefix: "pids "))
         let pids = line.dropFirst(5).split(separator: " ").compactMap { Int32($0) }
-        try #require(pids.count == 5)
-        let (leaders, grandchild) = (Array(pids.prefix(4)), pids[4])
+        try #require(pids.count == 11)
+        let (leaders, survivors) = (Array(pids.prefix(7)), Array(pids.suffix(4)))
         kill(host.processIdentifier, SIGKILL)
         host.waitUntilExit()
         for leader in leaders { #expect(waitForExit(leader, timeout: .seconds(10)), "server \(leader) outlived its controller") }
-        #expect(ProcessStats.read(pid: grandchild).map { !$0.isZombie } == true, "the grandchild should survive the host")
+        for pid in survivors { #expect(isRunning(pid), "\(pid) should survive the host") }
 
         let next = try Fleet(root: root)
         let reclaimed = await next.supervisor.reclaimLeftovers()
-        #expect(reclaimed.flatMap(\.pids).contains(grandchild))
-        #expect(waitForExit(grandchild, timeout: .seconds(10)))
+        for pid in survivors {
+            #expect(reclaimed.flatMap(\.pids).contains(pid), "\(pid) was not reclaimed")
+            #expect(waitForExit(pid, timeout: .seconds(10)))
+        }
         // Whoever they were re-parented to, collect what is ours to collect.
         for pid in pids { _ = waitpid(pid, nil, WNOHANG) }
         let ledger = try String(contentsOfFile: root + "/var/processes.json", encoding: .utf8)
@@ -125,7 +147,7 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
         for directory in ["servers", "config", "var"] {
             try FileManager.default.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
         }
-        let fleet = try Fleet(root: root)
+        let fleet = try Fleet(root: root, escapeCensusInterval: .milliseconds(200))
         var leaders: [Int32] = []
         var grandchild: Int32?
         for (index, flags) in ["", "--era legacy", "--fork-grandchild"].enumerated() {
@@ -141,7 +163,23 @@ private let role = ProcessInfo.processInfo.environment["OMNI_TEST_ROLE"]
         let stubborn = await fleet.supervisor.start(try fleet.spec("s3", command: ["/bin/sh", "-c", "trap '' TERM; exec sleep 1000"]))
         _ = await fleet.log.first { if case .spawned(stubborn, _) = $0 { true } else { false } }
         leaders.append(try #require(await fleet.supervisor.snapshot().servers["s3"]?.instances.first?.pid))
-        let all = leaders + [try #require(grandchild)]
+        var escapees: [Int32] = []
+        for (index, mode) in ["setsid", "double-fork", "setpgid"].enumerated() {
+            let (id, event) = await fleet.startReady(try fleet.spec("e\(index)", flags: "--escape \(mode)"))
+            guard case .ready = event else { throw Fleet.SpecError(description: "not ready: \(String(describing: event))") }
+            leaders.append(try #require(await fleet.supervisor.snapshot().servers[id.name]?.instances.first?.pid))
+            let pid = try #require(await escapeePid(of: id, in: fleet.log))
+            #expect(await ignoresSIGTERM(pid))
+            escapees.append(pid)
+        }
+        // The census records them while their ancestry is visible; wait until the ledger has.
+        let expected = escapees
+        let recorded = await eventually(timeout: .seconds(20)) {
+            let ledger = (try? String(contentsOfFile: root + "/var/processes.json", encoding: .utf8)) ?? ""
+            return expected.allSatisfy { ledger.contains("\"pid\": \($0),") }
+        }
+        try #require(recorded)
+        let all = leaders + [try #require(grandchild)] + escapees
         // Unbuffered: the outer test reads this line while the host keeps running.
         FileHandle.standardOutput.write(Data(("pids " + all.map(String.init).joined(separator: " ") + "\n").utf8))
         try await Task.sleep(for: .seconds(120))

@@ -32,7 +32,7 @@ import Testing
                     envp.withUnsafeBufferPointer { envBuffer in
                         var request = omni_spawn_request(
                             path: path, argv: argvBuffer.baseAddress, envp: envBuffer.baseAddress, cwd: nil, stdin_fd: devNull,
-                            stdout_fd: devNull, stderr_fd: devNull)
+                            stdout_fd: devNull, stderr_fd: devNull, exec_timeout_ms: 10_000, new_session: 1)
                         return omni_spawn(&request, &step, &error)
                     }
                 }

@@ -60,7 +60,9 @@ import Testing
             "4242 (a (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 987654 10000000 300 18446744073709551615 0"
         let stats = ProcessStats.parse(line, ticksPerSecond: 100, pageSize: 4096)
         #expect(
-            stats == ProcessStats(cpuSeconds: 3, rssBytes: 300 * 4096, startTicks: 987654, processGroup: 4242, session: 4242, state: "S"))
+            stats
+                == ProcessStats(
+                    cpuSeconds: 3, rssBytes: 300 * 4096, startTicks: 987654, processGroup: 4242, session: 4242, state: "S", parent: 1))
         #expect(ProcessStats.parse("garbage", ticksPerSecond: 100, pageSize: 4096) == nil)
     }
 

@@ -279,6 +279,29 @@ import Testing
         await fleet.supervisor.stop(id, reason: "test")
     }
 
+    /// A consumer that does not keep up loses the oldest events, counted, never the newest.
+    @Test func aBoundedEventStreamDropsTheOldestAndCountsThem() async throws {
+        let fleet = try Fleet()
+        let spec = try fleet.spec("demo", flags: "--flood-stderr 100")
+        let environment = Environment(["PATH": "/usr/bin:/bin", "HOME": fleet.root, "LANG": "C.UTF-8"])
+        // Nobody reads this supervisor's events until the end.
+        let supervisor = Supervisor(
+            options: SupervisorOptions(
+                root: fleet.root, helperDirectory: Built.debug, environment: environment, stderrBurst: 200, eventBuffer: 4))
+        let id = await supervisor.start(spec)
+        #expect(await eventually { supervisor.droppedEvents > 0 })
+        let record = try #require(await supervisor.stop(id, reason: "test"))
+        var buffered: [ActualEvent] = []
+        for await event in supervisor.events {
+            buffered.append(event)
+            if buffered.count == 4 { break }
+        }
+        // The newest are kept (other tests' orphans may follow the stop: not necessarily last).
+        #expect(buffered.contains { if case .stopped(record, _) = $0 { true } else { false } }, "\(buffered)")
+        // At least the flood, the spawn, the drain and the stop went in; 4 stayed.
+        #expect(supervisor.droppedEvents >= 100 + 3 - 4)
+    }
+
     /// A descendant that leaves the process group (setsid) is reaped when it exits, instead of
     /// staying a zombie of the controller.
     @Test func aDescendantThatLeftTheGroupIsReaped() async throws {

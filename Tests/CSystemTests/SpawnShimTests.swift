@@ -14,7 +14,7 @@ import Testing
 
     /// Starts `argv` with exactly `env`; returns the shim's result without waiting.
     func start(
-        _ path: String, _ argv: [String], env: [String], cwd: String?, stdin: Int32, stdout: Int32
+        _ path: String, _ argv: [String], env: [String], cwd: String?, stdin: Int32, stdout: Int32, newSession: Bool = false
     ) -> (pid: pid_t, step: Int32, error: Int32) {
         let cArgv = argv.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup($0) } + [nil]
@@ -27,7 +27,8 @@ import Testing
                     withOptionalCString(cwd) { cCwd in
                         var request = omni_spawn_request(
                             path: cPath, argv: argvBuffer.baseAddress, envp: envBuffer.baseAddress, cwd: cCwd,
-                            stdin_fd: stdin, stdout_fd: stdout, stderr_fd: stdout)
+                            stdin_fd: stdin, stdout_fd: stdout, stderr_fd: stdout, exec_timeout_ms: 10_000,
+                            new_session: newSession ? 1 : 0)
                         return omni_spawn(&request, &step, &error)
                     }
                 }
@@ -37,12 +38,12 @@ import Testing
     }
 
     /// Spawns `argv` with exactly `env`, collects stdout, and reaps the child.
-    func spawn(_ path: String, _ argv: [String], env: [String] = [], cwd: String? = nil) throws -> Spawned {
+    func spawn(_ path: String, _ argv: [String], env: [String] = [], cwd: String? = nil, newSession: Bool = false) throws -> Spawned {
         let input = Pipe()
         let output = Pipe()
         let started = start(
             path, argv, env: env, cwd: cwd, stdin: input.fileHandleForReading.fileDescriptor,
-            stdout: output.fileHandleForWriting.fileDescriptor)
+            stdout: output.fileHandleForWriting.fileDescriptor, newSession: newSession)
         try input.fileHandleForReading.close()
         try output.fileHandleForWriting.close()
         try input.fileHandleForWriting.close()
@@ -84,6 +85,18 @@ import Testing
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.first == "bar|")
         #expect(lines.count == 3 && lines[1] == lines[2], "the child leads its own process group")
+    }
+
+    /// A server leads a session of its own: a descendant that leaves the group keeps it, and the
+    /// leader itself can never change its group. (The exit status is not checked: in this test
+    /// process the supervisor's reaper takes children in other sessions.)
+    @Test func aNewSessionChildLeadsItsSessionAndGroup() throws {
+        let result = try spawn(
+            "/bin/sh", ["sh", "-c", "ps -o sid= -p $$ | tr -d ' '; ps -o pgid= -p $$ | tr -d ' '; echo $$"],
+            env: ["PATH=/usr/bin:/bin"], newSession: true)
+        #expect(result.step == 0)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 3 && lines[0] == lines[2] && lines[1] == lines[2], "sid, pgid, pid: \(lines)")
     }
 
     @Test func onlyStandardDescriptorsAreInherited() throws {

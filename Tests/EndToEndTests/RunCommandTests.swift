@@ -55,6 +55,7 @@ import Testing
         // The exposition passes Prometheus's own checker.
         let (_, metrics) = try controller.get("/metrics")
         #expect(metrics.contains("omni_server_up{server=\"demo\"} 1"))
+        #expect(metrics.contains("omni_supervisor_events_dropped_total 0"))
         let promtool = Process()
         promtool.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
         promtool.arguments = ["check", "metrics"]

@@ -16,7 +16,7 @@ typedef enum {
     OMNI_SPAWN_OK = 0,
     OMNI_SPAWN_PIPE = 1,      // creating the exec-status pipe
     OMNI_SPAWN_FORK = 2,      // fork(2)
-    OMNI_SPAWN_SETPGID = 3,   // own process group
+    OMNI_SPAWN_SETPGID = 3,   // own process group (setpgid), or own session (setsid)
     OMNI_SPAWN_PDEATHSIG = 4, // prctl(PR_SET_PDEATHSIG)
     OMNI_SPAWN_PARENT_GONE = 5, // the controller died between fork and prctl
     OMNI_SPAWN_DUP2 = 6,      // wiring stdin/stdout/stderr
@@ -33,22 +33,43 @@ typedef struct {
     int stdin_fd;             // child ends of the pipes, become 0, 1, 2
     int stdout_fd;
     int stderr_fd;
+    int exec_timeout_ms;      // > 0: a child not past execve by then is killed (ETIMEDOUT)
+    int new_session;          // 1: setsid (own session and group); 0: setpgid (own group)
 } omni_spawn_request;
 
 /// Forks and execs `request`. Returns the child's pid on success. On failure `*step` and
 /// `*error` (an errno) say what failed, and the result is -1 when no child was created, or
-/// -pid when the child was created but failed before exec (it has exited; reap it). The child runs in its own process group, with an empty
-/// signal mask, default dispositions, PR_SET_PDEATHSIG(SIGKILL), and no descriptor but 0-2.
+/// -pid when the child was created but failed before exec (it has exited or was killed at the
+/// exec deadline; reap it). The child runs in its own process group (and session, with
+/// `new_session`), with an empty signal mask, default dispositions, PR_SET_PDEATHSIG(SIGKILL), and no descriptor but 0-2.
+/// Every signal is blocked in the calling thread across fork.
 pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error);
 
 /// pidfd_open(2) (Linux 5.3+): a descriptor that becomes readable when `pid` exits.
 int omni_pidfd_open(pid_t pid);
+
+/// pidfd_send_signal(2): signals exactly the process `pidfd` refers to, never a reused pid.
+int omni_pidfd_signal(int pidfd, int sig);
 
 /// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are re-parented to this process.
 int omni_set_child_subreaper(void);
 
 /// Ignores SIGPIPE in this process: a child closing its stdin must be an EPIPE, not a death.
 void omni_ignore_sigpipe(void);
+
+/// One process as /proc/<pid>/stat shows it.
+typedef struct {
+    pid_t pid;
+    pid_t parent;
+    pid_t group;
+    pid_t session;
+    unsigned long long start_ticks;  // field 22: clock ticks after boot
+    char state;                      // field 3: R, S, D, Z, ...
+} omni_process_row;
+
+/// Reads every /proc/<pid>/stat into `rows` (at most `max`); returns how many, or -1. In C: a
+/// pass runs during every stop and on reaping passes, and must stay cheap.
+int omni_scan_processes(omni_process_row *rows, int max);
 
 /// Number of open descriptors of this process (counts /proc/self/fd), or -1.
 int omni_count_open_fds(void);
@@ -65,6 +86,11 @@ typedef struct {
 /// import). `which` = -pgid reaps any child in that process group, including orphaned
 /// grandchildren re-parented to this subreaper, and never another component's children.
 omni_wait_result omni_wait(pid_t which);
+
+/// waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT): whether the child `pid` has exited, and
+/// how, *without* reaping it (it stays a zombie, so its pid and process group id cannot be
+/// reused). `result->pid` is 0 while it runs; -1 (and errno) when it is no child of ours.
+int omni_peek_child(pid_t pid, omni_wait_result *result);
 
 /// The pid of a child that has exited and is waiting to be reaped, without reaping it
 /// (waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT)); 0 when there is none.
