@@ -48,4 +48,27 @@ struct EscapeeFinder: Sendable {
         }
         return found
     }
+
+    /// Whether `find` could return anything for any server in `table`: a live process outside
+    /// every server's group that is in a server's session, a child of this controller that is
+    /// no leader, a descendant of a server process, or a process recorded before (`known`).
+    /// One pass and one tree walk over the table, whatever the number of servers, so the
+    /// periodic census costs O(processes) when, as usual, no server has an escapee.
+    static func anySuspect(in table: ProcessTable, leaders: Set<Int32>, known: Set<Int32>) -> Bool {
+        let me = getpid()
+        var servers: Set<Int32> = []
+        for row in table.rows.values where !row.isZombie {
+            let member = leaders.contains(row.pid) || leaders.contains(row.group)
+            if member {
+                servers.insert(row.pid)
+                continue
+            }
+            if leaders.contains(row.session) || row.parent == me || known.contains(row.pid) { return true }
+        }
+        // A descendant of a server process that is not itself in a server's group.
+        return table.closure(of: servers).contains { pid in
+            guard let row = table.rows[pid], !row.isZombie else { return false }
+            return !leaders.contains(row.pid) && !leaders.contains(row.group)
+        }
+    }
 }

@@ -22,6 +22,9 @@ struct ProcessLedger: Sendable {
 
     let path: String
     private(set) var entries: [Int32: Entry] = [:]
+    /// Changed since the last `save`: the owner writes changes in batches (`saveIfChanged`), so
+    /// a start storm of a thousand servers writes the file tens of times, not a thousand.
+    private(set) var changed = false
 
     init(path: String) {
         self.path = path
@@ -29,7 +32,7 @@ struct ProcessLedger: Sendable {
 
     mutating func add(_ entry: Entry) {
         entries[entry.pid] = entry
-        save()
+        changed = true
     }
 
     /// Forgets every entry and writes the empty ledger.
@@ -42,16 +45,23 @@ struct ProcessLedger: Sendable {
     mutating func record(escapees: [Int32: UInt64], of pid: Int32) {
         guard let entry = entries[pid], entry.escapees != escapees else { return }
         entries[pid]?.escapees = escapees
-        save()
+        changed = true
     }
 
     mutating func remove(pid: Int32) {
         guard entries.removeValue(forKey: pid) != nil else { return }
+        changed = true
+    }
+
+    /// Writes the file if anything changed since it was last written.
+    mutating func saveIfChanged() {
+        guard changed else { return }
         save()
     }
 
     /// Written atomically (temp file + rename) so a crash mid-write leaves the old file.
-    private func save() {
+    private mutating func save() {
+        changed = false
         let list: [JSONValue] = entries.values.sorted { $0.pid < $1.pid }.map { entry in
             let escapees: [JSONValue] = entry.escapees.sorted { $0.key < $1.key }.map { pid, ticks in
                 .object([("pid", .int(Int(pid))), ("start_ticks", .string(String(ticks)))])
@@ -108,7 +118,9 @@ struct ProcessLedger: Sendable {
         return found
     }
 
-    static func bootID() -> String {
-        (ProcFile.read("/proc/sys/kernel/random/boot_id") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    /// This boot's id (read once: it cannot change while the process runs).
+    static func bootID() -> String { currentBootID }
+
+    private static let currentBootID = (ProcFile.read("/proc/sys/kernel/random/boot_id") ?? "").trimmingCharacters(
+        in: .whitespacesAndNewlines)
 }

@@ -31,6 +31,8 @@ public actor Supervisor {
     private var histories: [String: History] = [:]
     private var numbers: [String: Int] = [:]
     private var ledger: ProcessLedger?
+    /// The pending batched write of the ledger (see `ledgerChanged`).
+    private var ledgerWrite: Task<Void, Never>?
     /// Set by `stopAll`: nothing new starts afterwards.
     private var closed = false
     private var censusTask: Task<Void, Never>?
@@ -99,11 +101,33 @@ public actor Supervisor {
     public func takeEscapeeCensus() {
         let table = ProcessTable.scan()
         let leaders = IOLoop.shared.watchedLeaders
+        let children = instances.values.compactMap { $0.child }.filter { $0.exit.value == nil }
+        let known = Set(children.flatMap { $0.knownEscapees.withLock { Array($0.keys) } })
+        // The usual case, no escapee anywhere: one pass instead of one per server.
+        guard EscapeeFinder.anySuspect(in: table, leaders: Set(children.map(\.pid)).union(leaders), known: known) else { return }
         for instance in instances.values {
             guard let child = instance.child, child.exit.value == nil else { continue }
             let found = child.findEscapees(in: table, otherLeaders: leaders)
             ledger?.record(escapees: found, of: child.pid)
         }
+        writeLedger()
+    }
+
+    /// Writes the ledger's changes within 25 ms, in one write with whatever else changes
+    /// meanwhile. A leader that is not in the file yet when the controller is killed dies with it
+    /// (`PR_SET_PDEATHSIG`); only a descendant forked in those first milliseconds could be left.
+    private func ledgerChanged() {
+        guard ledgerWrite == nil else { return }
+        ledgerWrite = Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(25))
+            await self?.writeLedger()
+        }
+    }
+
+    private func writeLedger() {
+        ledgerWrite?.cancel()
+        ledgerWrite = nil
+        ledger?.saveIfChanged()
     }
 
     /// The census loop, from the first start on. It holds the supervisor only while it counts,
@@ -178,6 +202,7 @@ public actor Supervisor {
             (status, step, escapees) = await child.stop(options.stop, clock: clock)
             report(escapees, of: instance.id)
             ledger?.remove(pid: child.pid)
+            ledgerChanged()
         }
         instance.session?.close("stopped")
         let record = finish(
@@ -192,6 +217,7 @@ public actor Supervisor {
         await withTaskGroup(of: Void.self) { group in
             for id in instances.keys { group.addTask { await self.stop(id, reason: reason) } }
         }
+        writeLedger()
     }
 
     /// What is running now. `withStats` adds each process's CPU and RSS from `/proc` (one file
@@ -316,6 +342,7 @@ public actor Supervisor {
         let child = try await ChildProcess.launch(request, stdoutSink: stdoutSink, onStderr: { output.receive($0) })
         if let stats = ProcessStats.read(pid: child.pid) {
             ledger?.add(ProcessLedger.Entry(name: spec.name, pid: child.pid, startTicks: stats.startTicks))
+            ledgerChanged()
         }
         return child
     }
@@ -428,6 +455,7 @@ public actor Supervisor {
         if let child = instance.child {
             report(await child.cleanUpAfterExit(clock: clock), of: id)
             ledger?.remove(pid: child.pid)
+            ledgerChanged()
         }
         let record = finish(instance, status: status, requested: false, isFailure: true, reason: status.description)
         emitter.yield(.exited(record))

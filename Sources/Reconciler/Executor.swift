@@ -133,13 +133,13 @@ public actor Executor {
             let began = ContinuousClock.now
             let next = await reconcile()
             // A pass over a thousand servers costs milliseconds, and a start storm brings an
-            // event per process: after a pass that took a while, the next one waits three times
-            // as long (at most 200 ms), so planning takes at most a quarter of a core and the
-            // events that came meanwhile are planned together. This is about the CPU a pass
+            // event per process: after a pass that took a while, the next one waits as long
+            // (at most 200 ms), so planning takes at most half a core and the events that came
+            // meanwhile are planned together. This is about the CPU a pass
             // really cost, so it is measured and waited on the real clock, not `clock` (whose
             // time, fake in tests, governs backoff and the rate cap).
             let took = ContinuousClock.now - began
-            if took > .milliseconds(1) { try? await Task.sleep(for: min(took * 3, .milliseconds(200))) }
+            if took > .milliseconds(1) { try? await Task.sleep(for: min(took, .milliseconds(200))) }
             guard let nextWake = next else { continue }
             if timerAt != nextWake {
                 timer?.cancel()
@@ -172,7 +172,9 @@ public actor Executor {
         let started = clock.now
         let actual = await supervisor.snapshot()
         let plan = Planner.plan(desired: desired, actual: actual, now: clock.now, rollout: rollout, replacing: replacing)
-        let starting = actual.instances.filter { $0.phase == .starting }.count + launching
+        let starting = actual.servers.values.reduce(launching) { count, server in
+            count + server.instances.filter { $0.phase == .starting }.count
+        }
         let (admitted, waiting) = StartWindow.admit(plan.actions, busy: inFlight, starting: starting, window: startWindow)
         waitingStarts = waiting
         for action in admitted {

@@ -77,4 +77,36 @@ import Testing
         let found = finder.find(in: table, known: [107: 70], otherLeaders: [200], leaderHeld: false)
         #expect(found == [107: 70])
     }
+
+    /// The census's shortcut: servers whose processes all stay in their groups give no suspect;
+    /// any mark `EscapeeFinder.find` could use gives one.
+    @Test func aSuspectIsAnyProcessFindCouldCallAnEscapee() {
+        let me = getpid()
+        func row(_ pid: Int32, parent: Int32, group: Int32, session: Int32, zombie: Bool = false) -> ProcessTable.Row {
+            ProcessTable.Row(pid: pid, parent: parent, group: group, session: session, startTicks: 0, isZombie: zombie)
+        }
+        // Two servers (100, 200) with a member each, and an unrelated host process.
+        let clean: [Int32: ProcessTable.Row] = [
+            100: row(100, parent: me, group: 100, session: 100), 101: row(101, parent: 100, group: 100, session: 100),
+            200: row(200, parent: me, group: 200, session: 200), 201: row(201, parent: 200, group: 200, session: 200),
+            500: row(500, parent: 1, group: 500, session: 500),
+        ]
+        let leaders: Set<Int32> = [100, 200]
+        #expect(!EscapeeFinder.anySuspect(in: ProcessTable(rows: clean), leaders: leaders, known: []))
+        var table = clean
+        table[300] = row(300, parent: 1, group: 300, session: 100)  // setpgid: still the session
+        #expect(EscapeeFinder.anySuspect(in: ProcessTable(rows: table), leaders: leaders, known: []))
+        table = clean
+        table[300] = row(300, parent: 101, group: 300, session: 300)  // setsid below a member
+        #expect(EscapeeFinder.anySuspect(in: ProcessTable(rows: table), leaders: leaders, known: []))
+        table = clean
+        table[300] = row(300, parent: me, group: 300, session: 300)  // re-parented to us
+        #expect(EscapeeFinder.anySuspect(in: ProcessTable(rows: table), leaders: leaders, known: []))
+        table = clean
+        table[300] = row(300, parent: 1, group: 300, session: 300)  // recorded before
+        #expect(EscapeeFinder.anySuspect(in: ProcessTable(rows: table), leaders: leaders, known: [300]))
+        #expect(!EscapeeFinder.anySuspect(in: ProcessTable(rows: table), leaders: leaders, known: []))
+        table[300] = row(300, parent: me, group: 300, session: 300, zombie: true)  // a zombie is no one's
+        #expect(!EscapeeFinder.anySuspect(in: ProcessTable(rows: table), leaders: leaders, known: []))
+    }
 }
