@@ -80,6 +80,7 @@ enum DiffCommand {
         let process = Environment.process()
         let load = workspace.load(process)
         let (environment, _) = workspace.environment(process)
+        // Every manifest's secrets, skipped ones included: they are what a reason can quote.
         let redactor = Redactor(secrets: Daemon.secrets(load.manifests, environment: environment))
         let errors = load.diagnostics.filter { $0.severity == .error }
         guard let state = load.state, errors.isEmpty else {
@@ -91,8 +92,7 @@ enum DiffCommand {
         let plan = Planner.plan(desired: state, actual: ActualState(), now: .zero, rollout: rollout)
         let report = PlanReport(desired: state, actual: ActualState(), plan: plan)
         // An `invalid` reason may quote a resolved secret: the terminal gets what a response would.
-        let secrets = Redactor(secrets: Daemon.secrets(state, environment: environment))
-        guard let redacted = PlanReport(json: Logger.redacted(report.json, secrets)) else { return nil }
+        guard let redacted = PlanReport(json: Logger.redacted(report.json, redactor)) else { return nil }
         let warnings = load.diagnostics.filter { $0.severity != .error }.map { redactor.redact($0.description) }
         return Result(report: redacted, env: workspace.layerName(environment), warnings: warnings)
     }

@@ -55,39 +55,8 @@ enum Escapee {
         while true { pause() }
     }
 
-    /// posix_spawn of this executable as `--escapee role`, with `flags` (SETSID or SETPGROUP),
-    /// default SIGTERM and an empty mask; `quiet`: stdio on /dev/null, else inherited.
-    private static func spawn(role: String, flags: Int32, quiet: Bool) -> Result<pid_t, Grandchild.SpawnFailure> {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if quiet {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGTERM)
-        sigaddset(&defaults, SIGPIPE)
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(flags | Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)))
-        let arguments: [UnsafeMutablePointer<CChar>?] = ["mcp-demo-escapee", modeFlag, role].map { (text: String) in
-            strdup(text)
-        }
-        defer { for argument in arguments { free(argument) } }
-        var argv = arguments + [nil]
-        var envp: [UnsafeMutablePointer<CChar>?] = [nil]
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, &argv, &envp)
-        guard status == 0 else { return .failure(Grandchild.SpawnFailure(errno: status)) }
-        return .success(pid)
+    /// This executable as `--escapee role` (see `SelfSpawn`).
+    private static func spawn(role: String, flags: Int32, quiet: Bool) -> Result<pid_t, SelfSpawn.Failure> {
+        SelfSpawn.spawn(["mcp-demo-escapee", modeFlag, role], flags: flags, quiet: quiet)
     }
 }

@@ -4,16 +4,8 @@ import Testing
 /// `controller diff` end to end: a server-side dry run against `controller run`, planned with
 /// the controller's environment and layer whatever the shell that asks has.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct DiffCommandTests {
-    static let demo = """
-        name: demo
-        description: demo server
-        transport: stdio
-        command: [mcp-demo]
-        env: { DEMO_TOKEN: "${DEMO_TOKEN}" }
-        secrets: [DEMO_TOKEN]
-        health: { interval: 1s, timeout: 500ms, failure_threshold: 2 }
-
-        """
+    /// `RunCommandTests.demo`, reading a secret.
+    static let demo = RunCommandTests.demo + "env: { DEMO_TOKEN: \"${DEMO_TOKEN}\" }\nsecrets: [DEMO_TOKEN]\n"
 
     /// A root whose `development` layer enables `demo` (which needs `DEMO_TOKEN`); `idle` is
     /// never enabled.

@@ -79,19 +79,11 @@ def raw(port: int, data: bytes, timeout: float = 10.0) -> bytes:
     """Sends `data` on a new connection and reads until the server closes it."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        return out
+        return read_to_close(s)
 
 
 def read_to_close(s: socket.socket) -> bytes:
+    """Reads until the server closes the connection (or resets it)."""
     out = b""
     while True:
         try:
