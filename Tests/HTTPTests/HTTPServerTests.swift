@@ -249,17 +249,17 @@ final class Started: Sendable {
     /// Each pipelined request has its own head deadline: the second one's clock starts when it
     /// starts, not with the first.
     @Test func aPipelinedRequestGetsItsOwnDeadline() async throws {
-        // 1.8 s + 0.4 s is past the 2 s head deadline only if /b inherited /a's clock. A late
-        // wake-up only adds to both: the first pause makes the inherited clock later still, and
-        // /b's own clock has 1.6 s to spare for the second.
+        // /b starts 2.3 s after /a was parsed: past the 2 s head deadline already if /b
+        // inherited /a's clock. Its own clock needs only the 0.1 s pause, so a wake-up up to
+        // 1.9 s late (a machine loaded by the rest of the suite) still passes.
         let server = try server(HTTPLimits(headTimeout: .seconds(2)))
         let client = try RawClient(port: server.port)
         defer { client.close() }
         client.send("GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n")
         _ = await client.read(until: "GET /a 0\n")
-        try await Task.sleep(for: .milliseconds(1800))
+        try await Task.sleep(for: .milliseconds(2300))
         client.send("GET /b HTTP/1.1\r\nHost: local")
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(100))
         client.send("host\r\nConnection: close\r\n\r\n")
         #expect(await client.read().hasSuffix("GET /b 0\n"))
         await server.stop()
