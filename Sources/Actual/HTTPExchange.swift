@@ -109,7 +109,7 @@ final class HTTPExchangeRouter: NSObject, URLSessionDataDelegate, Sendable {
     func completed(_ exchange: HTTPExchange, error: String?) {
         guard exchange.reply.value == nil else { return }
         if let error {
-            finish(exchange, .failure(.transport("HTTP request failed: \(error)")))
+            finish(exchange, .failure(.transport("\(RPCError.requestFailed): \(error)")))
             return
         }
         let (status, isStream, body) = exchange.progress.withLock { ($0.status, $0.isStream, $0.body) }

@@ -37,6 +37,10 @@ public struct MCPClient: Sendable {
             }
         } catch .closed(let why) {
             throw HandshakeError(description: "the server went away during the probe: \(why)")
+        } catch let error where error.isUnreachable {
+            // An HTTP server not listening yet says nothing about its era: were this read as
+            // legacy, an `initialize` a moment later, once it listens, would settle the era wrong.
+            throw HandshakeError(description: "server/discover: \(error)")
         } catch {
             // -32601, -32602, silence, …: a legacy server (MCP.md). Fall through to initialize.
         }

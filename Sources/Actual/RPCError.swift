@@ -28,3 +28,14 @@ public enum RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension RPCError {
+    /// How a transport error begins when no HTTP response came at all (refused, reset, DNS).
+    static let requestFailed = "HTTP request failed"
+
+    /// The request reached no server: not an answer about what the server speaks.
+    var isUnreachable: Bool {
+        if case .transport(let why) = self { return why.hasPrefix(RPCError.requestFailed) }
+        return false
+    }
+}
