@@ -23,12 +23,16 @@ public struct SupervisorOptions: Sendable {
     public var escapeCensusInterval: Duration?
     /// How long a child may take to get through `execve` before its start fails.
     public var execTimeoutMilliseconds: Int32
+    /// The egress proxy every started process is registered with; nil: children get no proxy
+    /// variables (tests of supervision alone).
+    public var egress: (any EgressBroker)?
 
     public init(
         root: String, stateDirectory: String? = nil, helperDirectory: String? = CommandResolver.runningBinaryDirectory(),
         environment: Environment, stop: StopPolicy = StopPolicy(), maxMessageBytes: Int = 16 << 20,
         stderrLinesPerSecond: Double = 50, stderrBurst: Int = 200, eventBuffer: Int = 10_000,
-        escapeCensusInterval: Duration? = .seconds(5), execTimeoutMilliseconds: Int32 = 10_000
+        escapeCensusInterval: Duration? = .seconds(5), execTimeoutMilliseconds: Int32 = 10_000,
+        egress: (any EgressBroker)? = nil
     ) {
         self.root = root
         self.stateDirectory = stateDirectory
@@ -41,5 +45,6 @@ public struct SupervisorOptions: Sendable {
         self.eventBuffer = eventBuffer
         self.escapeCensusInterval = escapeCensusInterval
         self.execTimeoutMilliseconds = execTimeoutMilliseconds
+        self.egress = egress
     }
 }
