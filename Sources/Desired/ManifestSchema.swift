@@ -46,6 +46,7 @@ public enum ManifestSchema {
                     .array(
                         of: .string(.hostPattern, description: "host, *.domain, optional :port."), unique: true,
                         description: "Outbound hosts the server may reach; [] means none.")),
+                Field("credentials", CredentialRoute.schema),
                 Field("limits", PolicySchemas.limits),
                 Field("health", PolicySchemas.health),
                 Field("restart", PolicySchemas.restart),

@@ -30,6 +30,10 @@ enum ServerResolver {
         let cwd = manifest.cwd.map(resolve)
         var env: [String: String] = [:]
         for variable in manifest.env { env[variable.name] = resolve(variable.value) }
+        if let route = manifest.credentials, route.isInUse(environment) {
+            // The identity route stands in for the long-lived variables it replaces.
+            missing.removeAll { route.replaces.contains($0) }
+        }
         if !missing.isEmpty {
             var unique: [String] = []
             for name in missing where !unique.contains(name) { unique.append(name) }
