@@ -197,10 +197,13 @@ import Testing
         #expect(plain.status == 0)
         #expect(!plain.stdout.contains("warning: credentials"))
         let strict = try ControllerProcess.run(["validate", "--strict"], environment: keys)
+        let lines = try String(contentsOfFile: ControllerProcess.root + "/servers/aws.yaml", encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        let line = try #require(lines.firstIndex { $0 == "  provider: aws" }) + 1
         #expect(strict.status == 0, "\(strict.stdout)")
         #expect(
             strict.stdout.contains(
-                "servers/aws.yaml:25:3: warning: credentials: aws uses the long-lived AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY where aws offers workload identity"
+                "servers/aws.yaml:\(line):3: warning: credentials: aws uses the long-lived AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY where aws offers workload identity"
             ), "\(strict.stdout)")
         #expect(strict.stdout.contains("= hint: IRSA:"))
         #expect(strict.stdout.contains("0 errors, 1 warning"))
