@@ -2,9 +2,10 @@
 SWIFT ?= swift
 VENV ?= .venv
 BIN := .build/debug/controller
-# ALL: the whole project, every file under Sources/ that the coverage export lists (what the
-# test binary compiles: every module but the executables' entry points; scripts/coverage-gate.py).
-COVERAGE_GATES := Desired=90 Actual=85 Reconciler=90 JSON=90 HTTP=85 Gateway=90 ALL=80
+# ALL: the whole project, every file under Sources/ that the coverage export lists: every Swift
+# file of the test binary that holds code, with the profiles of the controller processes the
+# end-to-end tests run merged in (not McpDemo, not the C shim; scripts/coverage-gate.py).
+COVERAGE_GATES := Desired=90 Actual=85 Reconciler=90 JSON=90 HTTP=85 Gateway=90 Controller=80 ALL=80
 
 # CI runs these targets and nothing else: .github/workflows/*.yml and .ci/run call the same
 # ones (Tests/deploy checks that the two lists agree).

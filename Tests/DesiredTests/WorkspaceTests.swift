@@ -128,9 +128,9 @@ import Testing
         #expect(rows.count == 2)
         #expect(
             rows[0]
-                == "| [a](https://a.dev) | test server a | stdio | `A_TOKEN` *secret*, `A_MODE` | `repo:read` | `api.a.dev` | 4 rps, burst 20, 8 concurrent, 30s timeout |"
+                == "| [a](https://a.dev) | test server a | stdio | `A_TOKEN` *secret*, `A_MODE` | `repo:read` | static secret (no identity route documented) | `api.a.dev` | 4 rps, burst 20, 8 concurrent, 30s timeout |"
         )
-        #expect(rows[1] == "| b | test server b | stdio | — | — | none | 0.5 rps, burst 20, 8 concurrent, 30s timeout |")
+        #expect(rows[1] == "| b | test server b | stdio | — | — | — | none | 0.5 rps, burst 20, 8 concurrent, 30s timeout |")
     }
 
     @Test func jsonSchemaCarriesTheSameRules() {

@@ -16,7 +16,9 @@ final class RunningController: @unchecked Sendable {
         port = RunningController.freePort()
         process.executableURL = URL(fileURLWithPath: ControllerProcess.binary)
         process.arguments = ["run", "--root", root, "--listen", "127.0.0.1:\(port)"] + extra
-        process.environment = environment.merging(["PATH": ControllerProcess.root + "/.build/debug:/usr/bin:/bin"]) { a, _ in a }
+        process.environment = environment.merging(
+            ["PATH": ControllerProcess.root + "/.build/debug:/usr/bin:/bin"].merging(ControllerProcess.profile) { a, _ in a }
+        ) { a, _ in a }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out
