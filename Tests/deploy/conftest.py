@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONTROLLER = os.environ.get("CONTROLLER", os.path.join(ROOT, ".build", "debug", "controller"))
+# Absolute: the unit under test names it in ExecStart, which must be an absolute path.
+CONTROLLER = os.path.abspath(os.environ.get("CONTROLLER", os.path.join(ROOT, ".build", "debug", "controller")))
 KUBERNETES = os.path.join(ROOT, "manifests", "kubernetes")
 UNIT = os.path.join(ROOT, "manifests", "systemd", "omni-mcp.service")
 CONTAINERFILE = os.path.join(ROOT, "Containerfile")
