@@ -15,6 +15,7 @@
 """
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -319,3 +320,41 @@ def test_containerfile_stages_sources_and_user():
     ignore = open(os.path.join(ROOT, ".containerignore")).read().split()
     for entry in (".build", ".venv", "var", ".env"):
         assert entry in ignore
+
+
+def test_containerfile_build_context_is_a_loadable_package():
+    """The build stage's COPYs, replayed into an empty directory, give SwiftPM every directory
+    Package.swift names (it refuses to load a package with a target's directory missing)."""
+    swift = shutil.which("swift")
+    if swift is None:
+        pytest.skip("swift is not on PATH")
+    instructions = containerfile_instructions()
+    stage = []
+    for op, arguments in instructions:
+        if op == "FROM":
+            stage.append([])
+        elif stage:
+            stage[-1].append((op, arguments))
+    build = stage[0]
+    directory = tempfile.mkdtemp(prefix="omni-image-context-")
+    try:
+        workdir = directory
+        for op, arguments in build:
+            if op == "WORKDIR":
+                workdir = os.path.join(directory, arguments.lstrip("/"))
+                os.makedirs(workdir, exist_ok=True)
+            if op == "COPY":
+                *sources, destination = arguments.split()
+                target = os.path.normpath(os.path.join(workdir, destination))
+                for source in sources:
+                    path = os.path.join(ROOT, source)
+                    if os.path.isdir(path):
+                        shutil.copytree(path, target)
+                    else:
+                        shutil.copy(path, target)
+        result = subprocess.run([swift, "package", "describe", "--type", "json"], cwd=workdir, capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert {"controller", "mcp-demo"} <= {p["name"] for p in json.loads(result.stdout)["products"]}
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
