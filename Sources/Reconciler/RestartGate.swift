@@ -48,7 +48,7 @@ public struct RestartGate: Sendable, Hashable {
     public func decide(history: [PastExit], now: Duration) -> Decision {
         let exits = history.filter { !$0.requested }.sorted { $0.at < $1.at }
         guard let last = exits.last else { return .startNow(reason: "not running") }
-        if let why = last.permanentReason { return .done(reason: "not started: \(why)") }
+        if let why = last.permanentReason { return .done(reason: why) }
         switch policy.mode {
         case .never: return .done(reason: "restart policy never; \(describe(last))")
         case .onFailure where last.code == 0: return .done(reason: "exited cleanly; restart policy on-failure")
