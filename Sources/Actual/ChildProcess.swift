@@ -25,8 +25,9 @@ struct NetworkIsolation: Sendable, Hashable {
     /// > 0: a TCP listener on 127.0.0.1:<port> inside the namespace comes back to the parent
     /// (`ChildProcess.namespaceListener`); 0: nothing listens inside, so nothing is reachable.
     var listenerPort: UInt16
-    /// Tests: the child drops CAP_SYS_ADMIN first, so the user-namespace fallback is taken.
-    var dropSysAdmin = false
+    /// Tests: > 0, the child drops this capability first (CAP_SYS_ADMIN 21, CAP_NET_ADMIN 12),
+    /// so that the user-namespace fallback is taken.
+    var dropCapability: Int32 = 0
 }
 
 /// A running child: its own process group, pipes on the I/O loop, and its exit as a one-shot.
@@ -130,7 +131,7 @@ final class ChildProcess: Sendable {
         var code: Int32 = 0
         var isolation = omni_isolation(
             listener_port: request.isolation?.listenerPort ?? 0, probe_only: 0,
-            drop_sys_admin: request.isolation?.dropSysAdmin == true ? 1 : 0, listener_fd: -1, mode: 0, detail: 0)
+            drop_capability: request.isolation?.dropCapability ?? 0, listener_fd: -1, mode: 0, detail: 0)
         let pid = withCStrings(request.arguments) { argv in
             withCStrings(ChildEnvironment.entries(request.environment)) { envp in
                 request.executable.withCString { path in

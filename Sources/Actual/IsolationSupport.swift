@@ -36,7 +36,7 @@ public enum IsolationProbe {
     public static func support() async -> IsolationSupport {
         let task = cached.withLock { task in
             if let task { return task }
-            let probe = Task { await SpawnThread.shared.run { run(dropSysAdmin: false) } }
+            let probe = Task { await SpawnThread.shared.run { run() } }
             task = probe
             return probe
         }
@@ -44,11 +44,11 @@ public enum IsolationProbe {
     }
 
     /// Runs the probe now, on the calling thread (the spawn thread: see `SpawnThread`).
-    /// `dropSysAdmin` (tests): the probe child first drops CAP_SYS_ADMIN, as on a host that
-    /// grants none, so that the user-namespace fallback is what answers.
-    static func run(dropSysAdmin: Bool) -> IsolationSupport {
+    /// `dropCapability` (tests, > 0): the probe child first drops this capability, as on a host
+    /// that grants it not, so that the user-namespace fallback is what answers.
+    static func run(dropCapability: Int32 = 0) -> IsolationSupport {
         var isolation = omni_isolation(
-            listener_port: 0, probe_only: 1, drop_sys_admin: dropSysAdmin ? 1 : 0, listener_fd: -1, mode: 0, detail: 0)
+            listener_port: 0, probe_only: 1, drop_capability: dropCapability, listener_fd: -1, mode: 0, detail: 0)
         var step: Int32 = 0
         var code: Int32 = 0
         // The probe exits before exec and before its stdio is wired: no path, argv or pipes.

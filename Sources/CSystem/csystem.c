@@ -88,17 +88,41 @@ static int write_proc_file(const char *path, const char *text, size_t length) {
     return -1;
 }
 
-// Tests only: removes CAP_SYS_ADMIN from this process's sets, as on a host that grants none.
-static int drop_sys_admin(void) {
+// Tests only: removes `capability` from this process's sets, as on a host that grants it not.
+static int drop_capability(int capability) {
     struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
     if (syscall(SYS_capget, &header, data) != 0) return -1;
-    unsigned int index = CAP_TO_INDEX(CAP_SYS_ADMIN);
-    unsigned int mask = CAP_TO_MASK(CAP_SYS_ADMIN);
+    unsigned int index = CAP_TO_INDEX(capability);
+    unsigned int mask = CAP_TO_MASK(capability);
     data[index].effective &= ~mask;
     data[index].permitted &= ~mask;
     data[index].inheritable &= ~mask;
     return (int)syscall(SYS_capset, &header, data);
+}
+
+// A new network namespace has lo, down: brings it up so 127.0.0.1 works inside. 0, or -1 with
+// errno and `*detail` (1 socket, 2 SIOCGIFFLAGS, 3 SIOCSIFFLAGS).
+static int loopback_up(int *detail) {
+    int control = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (control < 0) {
+        *detail = 1;
+        return -1;
+    }
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    memcpy(request.ifr_name, "lo", 3);
+    int rc = ioctl(control, SIOCGIFFLAGS, &request);
+    *detail = 2;
+    if (rc == 0) {
+        request.ifr_flags |= IFF_UP | IFF_RUNNING;
+        rc = ioctl(control, SIOCSIFFLAGS, &request);
+        *detail = 3;
+    }
+    int saved = errno;
+    close(control);
+    errno = saved;
+    return rc == 0 ? 0 : -1;
 }
 
 // In the child, between fork and exec (async-signal-safe syscalls only): a network namespace
@@ -110,13 +134,24 @@ static void isolate(int status_fd, int pass_fd, const omni_isolation *isolation)
     unsigned int uid = (unsigned int)geteuid();
     unsigned int gid = (unsigned int)getegid();
     char mode = 1;
-    if (isolation->drop_sys_admin && drop_sys_admin() != 0) fail_with(status_fd, OMNI_SPAWN_UNSHARE, errno);
+    if (isolation->drop_capability > 0 && drop_capability(isolation->drop_capability) != 0) {
+        fail_with(status_fd, OMNI_SPAWN_UNSHARE, errno);
+    }
+    int step = 0;
+    int detail = 0;
+    // Only "not permitted" falls back; anything else (ENOMEM, ENOSPC) is reported as is.
     if (unshare(CLONE_NEWNET) != 0) {
+        step = OMNI_SPAWN_UNSHARE;
+        detail = errno;
+    } else if (loopback_up(&detail) != 0) {
+        // CAP_SYS_ADMIN without CAP_NET_ADMIN: the namespace exists, lo cannot be raised in it.
+        step = OMNI_SPAWN_LOOPBACK;
+    }
+    if (step != 0) {
         int first = errno;
-        // Only "not permitted" falls back; anything else (ENOMEM, ENOSPC) is reported as is.
-        if (first != EPERM && first != EACCES) fail_with(status_fd, OMNI_SPAWN_UNSHARE, first);
-        // Without CAP_SYS_ADMIN: a user namespace of our own grants it over a network
-        // namespace the new user namespace owns (and nothing outside it).
+        if (first != EPERM && first != EACCES) fail_with(status_fd, step, step == OMNI_SPAWN_UNSHARE ? first : detail);
+        // A user namespace of our own grants both capabilities over a network namespace that
+        // the new user namespace owns (and nothing outside it).
         if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) fail_with(status_fd, OMNI_SPAWN_UNSHARE, first);
         mode = 2;
         char map[40];
@@ -124,17 +159,8 @@ static void isolate(int status_fd, int pass_fd, const omni_isolation *isolation)
         if (write_proc_file("/proc/self/setgroups", "deny", 4) != 0) fail_with(status_fd, OMNI_SPAWN_ID_MAP, 1);
         if (write_proc_file("/proc/self/uid_map", map, identity_map(map, uid)) != 0) fail_with(status_fd, OMNI_SPAWN_ID_MAP, 2);
         if (write_proc_file("/proc/self/gid_map", map, identity_map(map, gid)) != 0) fail_with(status_fd, OMNI_SPAWN_ID_MAP, 3);
+        if (loopback_up(&detail) != 0) fail_with(status_fd, OMNI_SPAWN_LOOPBACK, detail);
     }
-    // A new network namespace has lo, down: bring it up so 127.0.0.1 works inside.
-    int control = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (control < 0) fail_with(status_fd, OMNI_SPAWN_LOOPBACK, 1);
-    struct ifreq request;
-    memset(&request, 0, sizeof request);
-    memcpy(request.ifr_name, "lo", 3);
-    if (ioctl(control, SIOCGIFFLAGS, &request) != 0) fail_with(status_fd, OMNI_SPAWN_LOOPBACK, 2);
-    request.ifr_flags |= IFF_UP | IFF_RUNNING;
-    if (ioctl(control, SIOCSIFFLAGS, &request) != 0) fail_with(status_fd, OMNI_SPAWN_LOOPBACK, 3);
-    close(control);
     int listener = -1;
     if (isolation->listener_port > 0) {
         // Non-blocking for the parent's event loop (the flag is the open file's, and the

@@ -56,7 +56,8 @@ typedef struct {
     unsigned short listener_port; // > 0: listen on 127.0.0.1:<port> inside and pass it back
     int probe_only;               // 1: _exit once isolated (before stdio wiring and exec); the
                                   //    exit code is the mode (1 or 2): the support probe
-    int drop_sys_admin;           // tests: drop CAP_SYS_ADMIN first, as an unprivileged host would
+    int drop_capability;          // tests: > 0: drop this capability first (CAP_SYS_ADMIN 21,
+                                  //    CAP_NET_ADMIN 12), as a host that grants it not would
     // Out.
     int listener_fd;              // the in-namespace listener (non-blocking, close-on-exec), or -1
     int mode;                     // 1: network namespace; 2: user + network namespace; 0: none
@@ -67,9 +68,9 @@ typedef struct {
 
 /// `omni_spawn` with the child in a network namespace of its own where only `lo` is up (NULL
 /// `isolation`: exactly `omni_spawn`). In the child, after setsid and before the stdio wiring:
-/// unshare(CLONE_NEWNET); if that fails with EPERM or EACCES (no CAP_SYS_ADMIN),
-/// unshare(CLONE_NEWUSER | CLONE_NEWNET) with setgroups denied and the current uid and gid
-/// mapped to themselves; lo up (SIOCSIFFLAGS); with `listener_port`, a TCP listener on
+/// unshare(CLONE_NEWNET) and lo up (SIOCSIFFLAGS); if either is refused with EPERM or EACCES
+/// (no CAP_SYS_ADMIN, or no CAP_NET_ADMIN), unshare(CLONE_NEWUSER | CLONE_NEWNET) with setgroups
+/// denied and the current uid and gid mapped to themselves, and lo up in that namespace; with `listener_port`, a TCP listener on
 /// 127.0.0.1:<port> inside, sent to the parent over a socketpair (SCM_RIGHTS) and closed in the
 /// child before exec. Every failure is reported as its step, errno and `detail`; the child never
 /// execs without the namespace. On success `isolation->listener_fd` is the caller's to close.
