@@ -1,4 +1,4 @@
-/// The catalogue as a Markdown table: name, purpose, env keys, scopes, egress, limits.
+/// The catalogue as a Markdown table: name, purpose, env keys, scopes, egress, isolation, limits.
 public enum CapabilityMatrix {
     public static func markdown(_ manifests: [Manifest], defaults: YAMLNode) -> String {
         var lines = [
@@ -10,9 +10,10 @@ public enum CapabilityMatrix {
             "Scopes are the least privilege to grant the server's credentials. *Preferred credentials* is the provider's short-lived",
             "identity route where one exists (`credentials:` in the manifest); `controller validate --strict` warns when a variable it",
             "replaces is set instead.",
+            "Isolation *network*: the server starts in a network namespace of its own with only loopback; the egress proxy is its only way out.",
             "",
-            "| server | purpose | transport | env keys | scopes | preferred credentials | egress | limits |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| server | purpose | transport | env keys | scopes | preferred credentials | egress | isolation | limits |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for manifest in manifests.sorted(by: { $0.name < $1.name }) {
             let name = manifest.homepage.map { "[\(manifest.name)](\($0))" } ?? manifest.name
@@ -22,7 +23,8 @@ public enum CapabilityMatrix {
                 let entry = "`\(variable)`"
                 if !keys.contains(entry) { keys.append(entry) }
             }
-            let limits = Policies(node: manifest.policies.merged(over: defaults)).limits
+            let merged = manifest.policies.merged(over: defaults)
+            let limits = Policies(node: merged).limits
             let rps = limits.rps == limits.rps.rounded() ? String(Int(limits.rps)) : String(limits.rps)
             let cells = [
                 name,
@@ -32,6 +34,7 @@ public enum CapabilityMatrix {
                 list(manifest.scopes.map { "`\($0)`" }),
                 manifest.credentials.map(credentials) ?? (manifest.secrets.isEmpty ? "—" : "static secret (no identity route documented)"),
                 manifest.egress.isEmpty ? "none" : list(manifest.egress.map { "`\($0)`" }),
+                Isolation(policies: merged).rawValue,
                 "\(rps) rps, burst \(limits.burst), \(limits.concurrency) concurrent, \(DurationText.format(limits.requestTimeout)) timeout",
             ]
             lines.append("| " + cells.map(escape).joined(separator: " | ") + " |")

@@ -45,7 +45,7 @@ public enum ManifestReader {
             let interpolation = Interpolation.parse(raw).ok ?? Interpolation(segments: [.literal(raw)])
             return Manifest.Text(raw: raw, interpolation: interpolation, position: node.position)
         }
-        let policyKeys: Set = ["limits", "health", "restart"]
+        let policyKeys: Set = ["limits", "health", "restart", "isolation"]
         let policies = (root.pairs ?? []).filter { policyKeys.contains($0.key) }
         return Manifest(
             name: root["name"]?.text ?? "",

@@ -50,6 +50,7 @@ public enum ManifestSchema {
                 Field("limits", PolicySchemas.limits),
                 Field("health", PolicySchemas.health),
                 Field("restart", PolicySchemas.restart),
+                Field("isolation", PolicySchemas.isolation),
             ],
             conditions: [
                 Condition(when: "transport", is: "stdio", requires: ["command"], forbids: ["url"]),

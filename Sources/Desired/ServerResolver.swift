@@ -7,7 +7,7 @@ enum ServerResolver {
 
     /// - Parameter policies: the manifest's policies with `defaults:` filled in (the caller has
     ///   merged them already to check the cross-field rules).
-    static func resolve(_ manifest: Manifest, policies: Policies, environment: Environment) -> Outcome {
+    static func resolve(_ manifest: Manifest, policies: Policies, isolation: Isolation = .none, environment: Environment) -> Outcome {
         var missing: [String] = []
         var secretValues: [String] = []
         for name in manifest.secrets {
@@ -46,6 +46,6 @@ enum ServerResolver {
         return .ready(
             ServerSpec(
                 manifest: manifest, command: command, url: url, cwd: cwd, env: env, secretValues: secretValues,
-                policies: policies))
+                policies: policies, isolation: isolation))
     }
 }
