@@ -314,11 +314,11 @@ public actor Supervisor {
             // A remote server: nothing to start, only to probe.
             guard !spec.command.isEmpty else { return }
             // A local process serving HTTP: its stdout is just more log output.
-            instance.child = try await spawn(spec, stdoutSink: { _ in { output.receive($0) } }, output: output)
+            instance.child = try await spawn(spec, id: id, stdoutSink: { _ in { output.receive($0) } }, output: output)
         case .stdio:
             let box = SessionBox()
             instance.child = try await spawn(
-                spec,
+                spec, id: id,
                 stdoutSink: { stdin in
                     let session = StdioSession(writer: stdin, clock: clock, onEvent: onSession)
                     box.session = session
@@ -330,9 +330,13 @@ public actor Supervisor {
     }
 
     private func spawn(
-        _ spec: ServerSpec, stdoutSink: @escaping @Sendable (PipeWriter) -> @Sendable (LineEvent) -> Void, output: StderrSink
+        _ spec: ServerSpec, id: InstanceID, stdoutSink: @escaping @Sendable (PipeWriter) -> @Sendable (LineEvent) -> Void,
+        output: StderrSink
     ) async throws(LaunchError) -> ChildProcess {
-        let environment = ChildEnvironment.build(spec: spec.env, controller: options.environment)
+        // The proxy's variables (this instance's own credentials) win over the manifest's;
+        // `finish` releases them however the instance ends, a failed spawn included.
+        let proxy = options.egress?.admit(id) ?? [:]
+        let environment = ChildEnvironment.build(spec: spec.env, controller: options.environment, egress: proxy)
         let resolver = CommandResolver(root: options.root, helperDirectory: options.helperDirectory)
         let executable = try resolver.resolve(spec.command.first ?? "", childPath: environment["PATH"]).get()
         let cwd = spec.cwd.map { $0.hasPrefix("/") ? $0 : options.root + "/" + $0 } ?? options.root
@@ -480,6 +484,7 @@ public actor Supervisor {
         history.exits += 1
         histories[instance.id.name] = history
         instances[instance.id] = nil
+        options.egress?.release(instance.id)
         if let key = instance.proberKey { StdioProber.shared.unwatch(key) }
         instance.ended.fulfil(record)
         return record
