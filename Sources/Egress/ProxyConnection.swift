@@ -219,15 +219,15 @@ final class ProxyConnection: @unchecked Sendable {
     // MARK: Relaying
 
     private func relayFromClient(_ events: UInt32) {
-        if !clientDone, events & ProxyConnection.readable != 0 { readClient() }
+        relay()
         // Hung up both ways: nothing more can reach it (and epoll would report it forever).
-        if clientDone, events & ProxyConnection.broken != 0 { return close("the client hung up") }
+        if stage == .relaying, clientDone, events & ProxyConnection.broken != 0 { return close("the client hung up") }
         pump()
     }
 
     private func relayFromUpstream(_ events: UInt32) {
-        if !upstreamDone, events & ProxyConnection.readable != 0 { readUpstream() }
-        if upstreamDone, events & ProxyConnection.broken != 0 {
+        relay()
+        if stage == .relaying, upstreamDone, events & ProxyConnection.broken != 0 {
             // Gone both ways: what the client still sends has nowhere to go.
             dropUpstream()
             toUpstream = RelayBuffer(capacity: 0)
@@ -236,66 +236,101 @@ final class ProxyConnection: @unchecked Sendable {
         pump()
     }
 
-    private func readClient() {
+    /// Reads both sides (a read that finds nothing costs one syscall) and writes both buffers,
+    /// in turns, until nothing moves (or 16 turns): a bulk transfer moves several buffers per
+    /// wake-up, and a side that became writable frees room that is refilled at once.
+    private func relay() {
+        for _ in 0..<16 {
+            var moved = false
+            if !clientDone, readClient() { moved = true }
+            guard stage == .relaying else { return }
+            if !upstreamDone, upstream >= 0, readUpstream() { moved = true }
+            guard stage == .relaying else { return }
+            if flush() { moved = true }
+            guard stage == .relaying, moved else { return }
+        }
+    }
+
+    /// Reads the client into its buffer (or drops what it sends); whether a byte came.
+    private func readClient() -> Bool {
+        var moved = false
         for _ in 0..<8 {
             if discardClient {
                 let count = core.scratch.withUnsafeMutableBytes { Glibc.read(client, $0.baseAddress, $0.count) }
                 if count > 0 { continue }
                 if count == 0 { clientDone = true }
                 if count < 0, errno == EINTR { continue }
-                if count < 0, errno != EAGAIN, errno != EWOULDBLOCK { return close("client read failed") }
-                return
+                if count < 0, errno != EAGAIN, errno != EWOULDBLOCK { close("client read failed") }
+                return moved
             }
-            guard toUpstream.hasSpace else { return }
+            guard toUpstream.hasSpace else { return moved }
             let count = toUpstream.read(from: client)
             if count > 0 {
+                moved = true
                 lastActivity = EventLoop.now()
                 continue
             }
             if count == 0 { clientDone = true }
             if count < 0, errno == EINTR { continue }
-            if count < 0, errno != EAGAIN, errno != EWOULDBLOCK { return close("client read failed") }
-            return
+            if count < 0, errno != EAGAIN, errno != EWOULDBLOCK { close("client read failed") }
+            return moved
         }
+        return moved
     }
 
-    private func readUpstream() {
+    /// Reads the upstream into its buffer; whether a byte came.
+    private func readUpstream() -> Bool {
+        var moved = false
         for _ in 0..<8 {
-            guard toClient.hasSpace else { return }
+            guard toClient.hasSpace else { return moved }
             let count = toClient.read(from: upstream)
             if count > 0 {
+                moved = true
                 received += count
                 lastActivity = EventLoop.now()
                 continue
             }
             if count == 0 { upstreamDone = true }
             if count < 0, errno == EINTR { continue }
-            if count < 0, errno != EAGAIN, errno != EWOULDBLOCK { return close("upstream read failed") }
-            return
+            if count < 0, errno != EAGAIN, errno != EWOULDBLOCK { close("upstream read failed") }
+            return moved
         }
+        return moved
+    }
+
+    /// One write of each buffer to its side; whether a byte went. Closes on a write error.
+    private func flush() -> Bool {
+        var moved = false
+        if !toUpstream.isEmpty, upstream >= 0 {
+            let count = toUpstream.write(to: upstream)
+            if count > 0 {
+                moved = true
+                sent += count
+                lastActivity = EventLoop.now()
+            } else if count < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR {
+                close("upstream write failed")
+                return false
+            }
+        }
+        if !toClient.isEmpty {
+            let count = toClient.write(to: client)
+            if count > 0 {
+                moved = true
+                lastActivity = EventLoop.now()
+            } else if count < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR {
+                close("client write failed")
+                return false
+            }
+        }
+        return moved
     }
 
     /// Writes what each side can take, half-closes a side whose peer finished, closes when
     /// both directions are done, and sets what to wait for.
     private func pump() {
         guard stage == .relaying else { return }
-        if !toUpstream.isEmpty, upstream >= 0 {
-            let count = toUpstream.write(to: upstream)
-            if count > 0 {
-                sent += count
-                lastActivity = EventLoop.now()
-            } else if count < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR {
-                return close("upstream write failed")
-            }
-        }
-        if !toClient.isEmpty {
-            let count = toClient.write(to: client)
-            if count > 0 {
-                lastActivity = EventLoop.now()
-            } else if count < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR {
-                return close("client write failed")
-            }
-        }
+        _ = flush()
+        guard stage == .relaying else { return }
         if upstreamDone, toClient.isEmpty {
             // The upstream finished: a forwarded request is over; a tunnel passes the half-close on.
             if discardClient || clientDone { return close(discardClient ? "response complete" : "both sides closed") }

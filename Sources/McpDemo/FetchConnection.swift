@@ -113,7 +113,8 @@ struct Response {
 
     private static func find(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4) where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+        for index in 0...(bytes.count - 4)
+        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
             return index
         }
         return nil
@@ -123,7 +124,8 @@ struct Response {
         let text = String(decoding: body, as: UTF8.self)
         let structured: JSONValue = .object([("status", .integer(status)), ("bytes", .integer(bytes))])
         guard (200...299).contains(status) else {
-            return ToolResult(text: "fetch \(url) refused: HTTP \(status) \(reason): \(text.prefix(500))", structured: structured, isError: true)
+            return ToolResult(
+                text: "fetch \(url) refused: HTTP \(status) \(reason): \(text.prefix(500))", structured: structured, isError: true)
         }
         let truncated = bytes > body.count ? " (first \(body.count) shown)" : ""
         return ToolResult(text: "HTTP \(status), \(bytes) bytes\(truncated)\n\n\(text)", structured: structured)

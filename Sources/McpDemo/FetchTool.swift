@@ -96,7 +96,8 @@ struct Target {
         var path = String(rest[end...].prefix { $0 != "#" })
         if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
         self.path = path
-        absolute = (secure ? "https://" : "http://") + (port == (secure ? 443 : 80) ? Target.bracket(host) : "\(Target.bracket(host)):\(port)")
+        absolute =
+            (secure ? "https://" : "http://") + (port == (secure ? 443 : 80) ? Target.bracket(host) : "\(Target.bracket(host)):\(port)")
             + path
     }
 

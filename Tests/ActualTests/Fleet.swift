@@ -102,7 +102,7 @@ final class Fleet: Sendable {
     /// A new root, removed on deinit; or `root`, an existing one that the caller owns.
     init(
         root existing: String? = nil, stop: StopPolicy = StopPolicy(stdinGrace: .milliseconds(500), killAfter: .seconds(2)),
-        maxMessageBytes: Int = 1 << 20, escapeCensusInterval: Duration? = .seconds(5)
+        maxMessageBytes: Int = 1 << 20, escapeCensusInterval: Duration? = .seconds(5), egress: (any EgressBroker)? = nil
     ) throws {
         root = existing ?? NSTemporaryDirectory() + "omni-actual-" + UUID().uuidString
         ownsRoot = existing == nil
@@ -114,7 +114,7 @@ final class Fleet: Sendable {
             options: SupervisorOptions(
                 root: root, stateDirectory: root + "/var", helperDirectory: Built.debug, environment: environment, stop: stop,
                 maxMessageBytes: maxMessageBytes, stderrLinesPerSecond: 50, stderrBurst: 20,
-                escapeCensusInterval: escapeCensusInterval))
+                escapeCensusInterval: escapeCensusInterval, egress: egress))
         log = EventLog(supervisor.events)
     }
 

@@ -25,7 +25,8 @@ import Testing
             #expect(found != nil, "\(path.joined(separator: ".")) is missing from the built-in layer")
         }
         // Every key of the layer is one of those (a new key must be added to the list above).
-        #expect(node.pairs?.map(\.key).sorted() == ["audit", "auth", "defaults", "features", "listen", "log", "otel", "proxy", "reconcile"])
+        #expect(
+            node.pairs?.map(\.key).sorted() == ["audit", "auth", "defaults", "features", "listen", "log", "otel", "proxy", "reconcile"])
     }
 }
 

@@ -81,7 +81,9 @@ import Testing
         #expect(try #require(IPAddress(text)).isInternal)
     }
 
-    @Test(arguments: ["8.8.8.8", "1.1.1.1", "172.15.255.255", "172.32.0.1", "100.63.255.255", "100.128.0.1", "192.169.0.1", "93.184.215.14"])
+    @Test(arguments: [
+        "8.8.8.8", "1.1.1.1", "172.15.255.255", "172.32.0.1", "100.63.255.255", "100.128.0.1", "192.169.0.1", "93.184.215.14",
+    ])
     func publicIPv4(_ text: String) throws {
         #expect(try !#require(IPAddress(text)).isInternal)
     }

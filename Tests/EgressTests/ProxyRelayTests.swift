@@ -72,7 +72,9 @@ import Testing
             #expect(response.hasPrefix("HTTP/1.1 403 "), "\(target): \(response)")
             client.close()
         }
-        let denied = fixture.events.withLock { $0.compactMap { if case .denied(_, _, let host, _, let reason) = $0 { "\(host): \(reason)" } else { nil } } }
+        let denied = fixture.events.withLock {
+            $0.compactMap { if case .denied(_, _, let host, _, let reason) = $0 { "\(host): \(reason)" } else { nil } }
+        }
         #expect(denied.contains("named.test: resolves to 127.0.0.1, an internal address no egress entry names"))
         #expect(denied.contains("other.test: other.test is not in the egress list"))
         #expect(fixture.proxy.stats()["svc"]?.denied == 3)
@@ -80,7 +82,8 @@ import Testing
         fixture.proxy.configure(egress: ["svc": ["named.test:\(port)", "127.0.0.1:\(port)"]])
         let client = try TestSocket(port: fixture.proxy.port)
         defer { client.close() }
-        client.send("GET http://named.test:\(port)/ok HTTP/1.1\r\nHost: named.test\r\nProxy-Authorization: \(fixture.authorization)\r\n\r\n")
+        client.send(
+            "GET http://named.test:\(port)/ok HTTP/1.1\r\nHost: named.test\r\nProxy-Authorization: \(fixture.authorization)\r\n\r\n")
         let response = client.readToEnd()
         #expect(response.hasPrefix("HTTP/1.1 200 "))
         #expect(response.contains("Host: named.test:\(port)"))
@@ -159,11 +162,45 @@ import Testing
         #expect(refused)
     }
 
+    /// The proxy's own deadlines end these connections: the waits below are for its verdict
+    /// (bounded by the sockets' 5 s receive timeout), never a sleep standing in for an event.
+    @Test func idleTunnelsAreClosed() throws {
+        let fixture = try Fixture(idle: .milliseconds(300))
+        defer { fixture.close() }
+        let client = try TestSocket(port: fixture.proxy.port)
+        defer { client.close() }
+        let port = fixture.upstream.port
+        client.send("CONNECT 127.0.0.1:\(port) HTTP/1.1\r\nHost: x\r\nProxy-Authorization: \(fixture.authorization)\r\n\r\n")
+        #expect(client.readToEnd().hasPrefix("HTTP/1.1 200 "))
+        #expect(fixture.closeReasons().contains("idle timeout"))
+        #expect(fixture.proxy.stats()["svc"]?.active == 0)
+    }
+
+    @Test func busyTunnelsEndAtTheTotalTimeout() throws {
+        let fixture = try Fixture(total: .milliseconds(400))
+        defer { fixture.close() }
+        let client = try TestSocket(port: fixture.proxy.port)
+        defer { client.close() }
+        let port = fixture.upstream.port
+        client.send("CONNECT 127.0.0.1:\(port) HTTP/1.1\r\nHost: x\r\nProxy-Authorization: \(fixture.authorization)\r\n\r\n")
+        #expect(client.readToEnd().hasPrefix("HTTP/1.1 200 "))
+        #expect(fixture.closeReasons().contains("total timeout"))
+    }
+
+    @Test func aClientThatNeverSendsAHeadIsDropped() throws {
+        let fixture = try Fixture(connect: .milliseconds(200))
+        defer { fixture.close() }
+        let silent = try TestSocket(port: fixture.proxy.port)
+        defer { silent.close() }
+        #expect(silent.readToEnd().isEmpty)
+    }
+
     @Test func admitGivesEveryProxyVariable() throws {
         let fixture = try Fixture()
         defer { fixture.close() }
         let variables = fixture.proxy.admit(InstanceID(name: "svc", number: 9))
-        #expect(Set(variables.keys) == ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "NODE_USE_ENV_PROXY"])
+        #expect(
+            Set(variables.keys) == ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "NODE_USE_ENV_PROXY"])
         #expect(variables["NODE_USE_ENV_PROXY"] == "1")
         #expect(variables["HTTPS_PROXY"]?.hasPrefix("http://svc:omxp_") == true)
         #expect(variables["HTTPS_PROXY"]?.hasSuffix("@127.0.0.1:\(fixture.proxy.port)") == true)
@@ -179,9 +216,13 @@ private struct Fixture {
     let authorization: String
     let events = EventLog()
 
-    init(entries: (UInt16) -> [String] = { ["127.0.0.1:\($0)"] }, hosts: [String: String] = [:], maxTunnels: Int = 8) throws {
+    init(
+        entries: (UInt16) -> [String] = { ["127.0.0.1:\($0)"] }, hosts: [String: String] = [:], maxTunnels: Int = 8,
+        idle: Duration = .seconds(60), total: Duration = .seconds(600), connect: Duration = .seconds(10)
+    ) throws {
         upstream = try EchoUpstream()
-        let settings = ProxySettings(maxTunnels: maxTunnels, hosts: hosts)
+        let settings = ProxySettings(
+            idleTimeout: idle, totalTimeout: total, connectTimeout: connect, maxTunnels: maxTunnels, hosts: hosts)
         let log = events
         proxy = try EgressProxy(settings: settings, loop: EventLoop(name: "egress-test")) { log.append($0) }
         proxy.configure(egress: ["svc": entries(upstream.port)])
@@ -193,6 +234,16 @@ private struct Fixture {
     func close() {
         proxy.shutdown()
         upstream.close()
+    }
+
+    /// Why the tunnels closed so far, after the last one (the event follows the socket's close).
+    func closeReasons() -> [String] {
+        for _ in 0..<500 {
+            let reasons = events.withLock { $0.compactMap { if case .closed(_, _, _, _, _, _, let reason) = $0 { reason } else { nil } } }
+            if !reasons.isEmpty { return reasons }
+            usleep(10_000)
+        }
+        return []
     }
 }
 
