@@ -38,6 +38,7 @@ bench: setup
 	bench/gateway.sh
 	bench/continuity.sh
 	bench/scale.sh
+	bench/egress.sh
 
 # Regenerates the committed artefacts that tests compare against.
 docs: build

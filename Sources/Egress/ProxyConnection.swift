@@ -94,6 +94,11 @@ final class ProxyConnection: @unchecked Sendable {
             do {
                 parser.append(core.scratch[0..<count])
                 if let request = try parser.next() { return begin(request) }
+                // The body of a forwarded request is read here, whole: a client that waits for
+                // `100 Continue` gets it now (best effort: the answer is 25 bytes).
+                if parser.takeContinueRequest() {
+                    _ = ProxyResponse.continue.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                }
             } catch {
                 return answer(error.status, HTTPReason.phrase(error.status), error.message)
             }

@@ -62,7 +62,10 @@ struct ProxyTarget: Sendable, Hashable {
     /// headers and every `Proxy-*` header removed (the credentials never leave the proxy),
     /// `Connection: close` (one request per connection), the body re-framed by length.
     static func forwarded(_ request: HTTPRequest, to target: ProxyTarget) -> [UInt8] {
-        var named: Set<String> = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"]
+        // `Expect` too: the proxy answered it and has the whole body.
+        var named: Set<String> = [
+            "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect",
+        ]
         for value in request.values("Connection") {
             for token in value.split(separator: ",") { named.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
         }
@@ -105,4 +108,5 @@ enum ProxyResponse {
     }
 
     static let established = Array("HTTP/1.1 200 Connection Established\r\n\r\n".utf8)
+    static let `continue` = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 }

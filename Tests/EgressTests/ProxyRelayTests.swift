@@ -195,6 +195,62 @@ import Testing
         #expect(silent.readToEnd().isEmpty)
     }
 
+    @Test func aBodyIsForwardedWholeAfter100Continue() throws {
+        let fixture = try Fixture()
+        defer { fixture.close() }
+        let client = try TestSocket(port: fixture.proxy.port)
+        defer { client.close() }
+        let port = fixture.upstream.port
+        client.send(
+            "POST http://127.0.0.1:\(port)/post HTTP/1.1\r\nHost: x\r\nProxy-Authorization: \(fixture.authorization)\r\n"
+                + "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        #expect(client.read(until: "\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n")
+        client.send("hello")
+        let response = client.readToEnd()
+        #expect(response.contains("POST /post HTTP/1.1"))
+        #expect(response.contains("Content-Length: 5"))
+        #expect(!response.contains("Expect"))
+    }
+
+    /// A name the proxy resolves through `getaddrinfo` (`localhost`, from the machine's own
+    /// hosts file): internal, so refused until the address is listed.
+    @Test func namesAreResolvedByTheProxyAndCheckedAfterwards() throws {
+        let fixture = try Fixture(entries: { ["localhost:\($0)"] })
+        defer { fixture.close() }
+        let port = fixture.upstream.port
+        let refused = try TestSocket(port: fixture.proxy.port)
+        refused.send("GET http://localhost:\(port)/ HTTP/1.1\r\nHost: x\r\nProxy-Authorization: \(fixture.authorization)\r\n\r\n")
+        let answer = refused.readToEnd()
+        refused.close()
+        #expect(answer.hasPrefix("HTTP/1.1 403 "))
+        #expect(answer.contains("an internal address no egress entry names"))
+        fixture.proxy.configure(egress: ["svc": ["localhost:\(port)", "127.0.0.1:\(port)"]])
+        let allowed = try TestSocket(port: fixture.proxy.port)
+        defer { allowed.close() }
+        allowed.send("GET http://localhost:\(port)/dns HTTP/1.1\r\nHost: x\r\nProxy-Authorization: \(fixture.authorization)\r\n\r\n")
+        #expect(allowed.readToEnd().contains("GET /dns HTTP/1.1"))
+    }
+
+    @Test func anUpstreamThatRefusesIsA502() throws {
+        let closed = try Sockets.listen(on: #require(IPAddress("127.0.0.1")), port: 0).get()
+        Glibc.close(closed.fd)  // nothing listens on that port now
+        let fixture = try Fixture(entries: { _ in ["127.0.0.1:\(closed.port)"] })
+        defer { fixture.close() }
+        let client = try TestSocket(port: fixture.proxy.port)
+        defer { client.close() }
+        client.send("CONNECT 127.0.0.1:\(closed.port) HTTP/1.1\r\nHost: x\r\nProxy-Authorization: \(fixture.authorization)\r\n\r\n")
+        let answer = client.readToEnd()
+        #expect(answer.hasPrefix("HTTP/1.1 502 "))
+        #expect(answer.contains("Connection refused"))
+        #expect(fixture.proxy.stats()["svc"]?.failed == 1)
+    }
+
+    @Test func theProxyListensOnLoopbackOnly() {
+        #expect(throws: EgressProxyError.self) {
+            _ = try EgressProxy(settings: ProxySettings(listen: ListenAddress(host: "0.0.0.0", port: 0))) { _ in }
+        }
+    }
+
     @Test func admitGivesEveryProxyVariable() throws {
         let fixture = try Fixture()
         defer { fixture.close() }
