@@ -1,6 +1,7 @@
 import Actual
 import Desired
 import Foundation
+import Glibc
 import HTTP
 import Synchronization
 
@@ -70,6 +71,12 @@ public final class EgressProxy: EgressBroker, Sendable {
     }
 
     public func adopt(listener: Int32, for instance: InstanceID) {
+        // Already released (the process ended first): nothing will release it again.
+        guard registry.isAdmitted(instance) else {
+            close(listener)
+            return
+        }
+        // A release after this check queues behind this on the loop, and closes the listener.
         let core = core
         loop.execute { core.listen(listener, for: instance) }
     }

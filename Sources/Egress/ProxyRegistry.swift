@@ -37,6 +37,10 @@ final class ProxyRegistry: Sendable {
         }
     }
 
+    func isAdmitted(_ instance: InstanceID) -> Bool {
+        state.withLock { $0.tokens[instance] != nil }
+    }
+
     /// The instance whose credentials these are: the user must be its server's name.
     func authenticate(user: String, password: String) -> InstanceID? {
         state.withLock { state in

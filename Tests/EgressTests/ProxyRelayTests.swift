@@ -251,6 +251,15 @@ import Testing
         }
     }
 
+    @Test func aListenerAdoptedForAReleasedInstanceIsClosedAtOnce() throws {
+        let fixture = try Fixture()
+        defer { fixture.close() }
+        let late = InstanceID(name: "svc", number: 7)
+        let (fd, port) = try Sockets.listen(on: #require(IPAddress("127.0.0.1")), port: 0).get()
+        fixture.proxy.adopt(listener: fd, for: late)
+        #expect((try? TestSocket(port: port)) == nil)
+    }
+
     @Test func admitGivesEveryProxyVariable() throws {
         let fixture = try Fixture()
         defer { fixture.close() }
