@@ -56,6 +56,12 @@ let package = Package(
             dependencies: ["Desired", "Actual", "HTTP", "JSON", "Metering"],
             swiftSettings: strict
         ),
+        // The egress proxy: every server's outbound HTTP(S), checked against its egress list.
+        .target(
+            name: "Egress",
+            dependencies: ["Desired", "Actual", "HTTP", "CSystem"],
+            swiftSettings: strict
+        ),
         .target(
             name: "Reconciler",
             dependencies: ["Desired", "Actual", "Metering"],
@@ -63,7 +69,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "Controller",
-            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "Gateway", "JSON", "Metering", "CSystem"],
+            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "Gateway", "Egress", "JSON", "Metering", "CSystem"],
             swiftSettings: strict
         ),
         // The demo MCP server: the quickstart's first server and the tests' fault injector.
@@ -118,6 +124,11 @@ let package = Package(
         .testTarget(
             name: "HTTPTests",
             dependencies: ["HTTP"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EgressTests",
+            dependencies: ["Egress", "Desired", "Actual", "HTTP"],
             swiftSettings: strict
         ),
         .testTarget(

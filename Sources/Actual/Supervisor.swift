@@ -334,11 +334,11 @@ public actor Supervisor {
         _ spec: ServerSpec, id: InstanceID, stdoutSink: @escaping @Sendable (PipeWriter) -> @Sendable (LineEvent) -> Void,
         output: StderrSink
     ) async throws(LaunchError) -> ChildProcess {
-        var environment = ChildEnvironment.build(spec: spec.env, controller: options.environment)
         let isolation = try await networkIsolation(for: spec)
-        // The proxy's variables win over the manifest's. `finish` releases the instance, also
-        // when the start fails below.
-        if let egress = options.egress { environment.merge(egress.admit(id)) { _, proxy in proxy } }
+        // The proxy's variables (this instance's own credentials) win over the manifest's;
+        // `finish` releases them however the instance ends, a failed spawn included.
+        let proxy = options.egress?.admit(id) ?? [:]
+        let environment = ChildEnvironment.build(spec: spec.env, controller: options.environment, egress: proxy)
         let resolver = CommandResolver(root: options.root, helperDirectory: options.helperDirectory)
         let executable = try resolver.resolve(spec.command.first ?? "", childPath: environment["PATH"]).get()
         let cwd = spec.cwd.map { $0.hasPrefix("/") ? $0 : options.root + "/" + $0 } ?? options.root

@@ -1,6 +1,7 @@
 import Actual
 import CSystem
 import Desired
+import Egress
 import Foundation
 import Gateway
 import HTTP
@@ -22,6 +23,7 @@ actor Daemon {
     private var executor: Executor?
     private var server: HTTPServer?
     private var gateway: Gateway?
+    private var egress: EgressProxy?
     private var load: Workspace.Load?
     private var reload = ReloadRecord(at: Date(), successful: true, problems: [], keptLastGood: [])
     private var auth = BearerAuthenticator(list: "")
@@ -87,7 +89,18 @@ actor Daemon {
         let audit = AuditLog(path: auditPath, maxSize: config.auditMaxSize, keep: config.auditKeep)
         audit.configure(secrets: Daemon.secrets(state, environment: environment))
         self.audit = audit
-        let supervisor = Supervisor(options: SupervisorOptions(root: root, stateDirectory: root + "/var", environment: process))
+        let egressReporter = EgressReporter(logger: logger, audit: audit)
+        let egress: EgressProxy
+        do {
+            egress = try EgressProxy(settings: config.proxy) { egressReporter.report($0) }
+        } catch {
+            Output.error("controller run: egress proxy: \(error)")
+            return 2
+        }
+        self.egress = egress
+        logger.log(.info, "egress.listening", "egress proxy on 127.0.0.1:\(egress.port)", fields: [("port", .int(Int(egress.port)))])
+        let supervisor = Supervisor(
+            options: SupervisorOptions(root: root, stateDirectory: root + "/var", environment: process, egress: egress))
         self.supervisor = supervisor
         await supervisor.reclaimLeftovers()
         // Once, before anything starts: whether `isolation: network` servers can run here (the
@@ -210,6 +223,7 @@ actor Daemon {
         }
         load = next
         gateway?.configure(from: state)
+        configureEgress(state)
         let changes = Daemon.changes(from: previous, to: state)
         audit?.record(
             "reload",
@@ -235,6 +249,16 @@ actor Daemon {
             await executor?.apply(
                 state, rollout: RolloutPolicy(maxUnavailablePercent: config.maxUnavailablePercent), startWindow: capacity.startWindow,
                 spawnRate: Int(config.spawnRate.rounded(.up)), resync: config.resync)
+        }
+    }
+
+    /// The proxy learns every server's current egress list (before any process of this state
+    /// starts) and the static host map. Its listen address and timeouts are read at start.
+    private func configureEgress(_ state: DesiredState) {
+        guard let egress else { return }
+        egress.configure(egress: state.servers.mapValues(\.egress))
+        for name in egress.configureHosts(state.config.proxy.hosts) {
+            logger.log(.warning, "config.problem", "proxy.hosts.\(name) is not an IP address; the entry is ignored")
         }
     }
 
@@ -277,6 +301,7 @@ actor Daemon {
         }
         await server?.stop(grace: .seconds(2))
         await executor?.shutdown(reason: reason)
+        egress?.shutdown()
         audit?.record("shutdown", [("reason", .string(reason))])
         audit?.close()
         logger.log(.info, "shutdown.done", "every server stopped")
@@ -329,7 +354,8 @@ actor Daemon {
             let text = metrics.render(
                 actual: await supervisor.snapshot(), desired: desired, probes: supervisor.probeTally.snapshot(), http: server?.stats,
                 streams: feed.subscribers, droppedEvents: supervisor.droppedEvents)
-            return .text(200, text + (gateway?.metricsText() ?? ""), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            let egressText = egress.map { EgressMetrics.render($0.stats()) } ?? ""
+            return .text(200, text + (gateway?.metricsText() ?? "") + egressText, contentType: "text/plain; version=0.0.4; charset=utf-8")
         default:
             return .text(404, "not found: \(request.path)\n")
         }

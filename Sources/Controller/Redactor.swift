@@ -5,11 +5,11 @@ import Foundation
 struct Redactor: Sendable {
     static let mask = "[REDACTED]"
     /// Token shapes that are secrets wherever they appear (GitHub, Slack, OpenAI-style, AWS,
-    /// JWTs, bearer and basic credentials).
+    /// JWTs, bearer and basic credentials, the egress proxy's per-instance tokens).
     private static let patterns: [NSRegularExpression] = [
         #"gh[pousr]_[A-Za-z0-9]{20,}"#, #"github_pat_[A-Za-z0-9_]{20,}"#, #"xox[abposr]-[A-Za-z0-9-]{10,}"#,
         #"sk-[A-Za-z0-9_-]{20,}"#, #"AKIA[0-9A-Z]{16}"#, #"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#,
-        #"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"#,
+        #"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"#, #"omxp_[0-9a-f]{8,}"#,
     ].compactMap { try? NSRegularExpression(pattern: $0) }
 
     /// Secret values, longest first (so a secret containing another is masked whole). Values
@@ -34,7 +34,7 @@ struct Redactor: Sendable {
     }
 
     /// Whether `text` contains a prefix some token pattern starts with (`gh`, `github_pat_`, `xox`, `sk-`,
-    /// `AKIA`, `eyJ`, or `bearer`/`basic` in any case). False means no pattern can match.
+    /// `AKIA`, `eyJ`, `omxp_`, or `bearer`/`basic` in any case). False means no pattern can match.
     static func mayHoldToken(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         func at(_ index: Int, _ needle: StaticString, ignoringCase: Bool = false) -> Bool {
@@ -55,6 +55,7 @@ struct Redactor: Sendable {
             case UInt8(ascii: "s"): if at(index, "sk-") { return true }
             case UInt8(ascii: "A"): if at(index, "AKIA") { return true }
             case UInt8(ascii: "e"): if at(index, "eyJ") { return true }
+            case UInt8(ascii: "o"): if at(index, "omxp_") { return true }
             case UInt8(ascii: "b"), UInt8(ascii: "B"):
                 if at(index, "bearer", ignoringCase: true) || at(index, "basic", ignoringCase: true) { return true }
             default: break

@@ -11,6 +11,7 @@ enum BuiltinConfig {
         audit: { path: var/audit.ndjson, max_size: 64MiB, keep: 5 }
         otel: { enabled: false, endpoint: "http://127.0.0.1:4318", service_name: omni-mcp }
         reconcile: { debounce: 100ms, resync: 60s, max_unavailable: 25%, start_window: 0, spawn_rate: 0 }
+        proxy: { listen: "127.0.0.1:0", idle_timeout: 60s, total_timeout: 10m, connect_timeout: 10s, max_tunnels: 32, hosts: {} }
         defaults:
           limits: { rps: 10, burst: 20, concurrency: 8, request_timeout: 30s }
           health: { interval: 15s, timeout: 5s, failure_threshold: 3, startup_timeout: 30s }

@@ -71,6 +71,39 @@ public enum ConfigSchema {
                                     "spawn_rate",
                                     .number(0...1000, description: "At most this many process starts per second; 0: no cap.")),
                             ]))),
+                Field(
+                    "proxy",
+                    .object(
+                        ObjectSchema(
+                            "The egress proxy: every server's outbound HTTP(S), checked against its manifest's egress list.",
+                            fields: [
+                                Field("listen", .string(.listenAddress, description: "Loopback HOST:PORT; port 0 picks a free port.")),
+                                Field(
+                                    "idle_timeout",
+                                    .string(
+                                        .duration(.seconds(1)...(.seconds(86400))),
+                                        description: "A tunnel with no traffic either way is closed after this (1s..24h).")),
+                                Field(
+                                    "total_timeout",
+                                    .string(
+                                        .duration(.seconds(1)...(.seconds(604800))),
+                                        description: "Longest life of one tunnel or request (1s..7d).")),
+                                Field(
+                                    "connect_timeout",
+                                    .string(
+                                        .duration(.milliseconds(100)...(.seconds(300))),
+                                        description: "From accepting a connection to a connected upstream (100ms..5m).")),
+                                Field(
+                                    "max_tunnels",
+                                    .integer(1...65536, description: "Tunnels open at once per server; more are answered 429.")),
+                                Field(
+                                    "hosts",
+                                    .map(
+                                        keys: .hostPattern,
+                                        values: .string(.text(max: 45), description: "An IPv4 or IPv6 address."),
+                                        description:
+                                            "Static name resolution consulted before DNS, like curl's --resolve: host name to address.")),
+                            ]))),
                 Field("defaults", PolicySchemas.defaults),
                 Field(
                     "features",

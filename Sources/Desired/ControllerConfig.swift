@@ -34,6 +34,8 @@ public struct ControllerConfig: Sendable, Hashable {
     public var spawnRate: Double
     /// `reconcile.start_window` as written; 0 means derived from the CPU count (`startWindow(cores:)`).
     public var startWindowSetting: Int
+    /// `proxy:`: the egress proxy every server's outbound HTTP goes through.
+    public var proxy: ProxySettings
     /// The merged `defaults:` node, laid under every manifest's policies.
     public var defaults: YAMLNode
     /// `features.<name>.enabled` after `OMNI_FEATURE_<NAME>` overrides, with where each value came from.
@@ -76,6 +78,7 @@ public struct ControllerConfig: Sendable, Hashable {
         maxUnavailablePercent = value("reconcile", "max_unavailable")?.text.flatMap(Percent.parse) ?? 25
         spawnRate = value("reconcile", "spawn_rate")?.doubleValue ?? 0
         startWindowSetting = value("reconcile", "start_window")?.intValue ?? 0
+        proxy = ProxySettings(node: value("proxy"))
         defaults = value("defaults") ?? YAMLNode.emptyMapping(at: .origin(BuiltinConfig.file))
         var features: [String: FeatureSwitch] = [:]
         for pair in value("features")?.pairs ?? [] {
@@ -100,7 +103,7 @@ extension ControllerConfig {
 extension ListenAddress {
     static let fallback = ListenAddress(host: "127.0.0.1", port: 8765)
 
-    init(host: String, port: Int) {
+    public init(host: String, port: Int) {
         self.host = host
         self.port = port
     }

@@ -5,7 +5,7 @@ import Synchronization
 
 /// Something the loop calls when its descriptor is ready (`EPOLLIN`, `EPOLLOUT`, `EPOLLHUP`…).
 /// Called on the loop thread only, one event at a time.
-protocol EventLoopHandler: AnyObject {
+package protocol EventLoopHandler: AnyObject {
     func handle(events: UInt32)
 }
 
@@ -93,7 +93,7 @@ public final class EventLoop: Sendable {
 
     /// Watches `fd`; nil when epoll refused it (out of memory or watches), and then it is not
     /// watched at all.
-    func register(fd: Int32, events: UInt32, handler: some EventLoopHandler) -> UInt64? {
+    package func register(fd: Int32, events: UInt32, handler: some EventLoopHandler) -> UInt64? {
         let token = confined.nextToken
         confined.nextToken += 1
         guard omni_epoll_set(epoll, fd, events, token, 0) == 0 else { return nil }
@@ -101,20 +101,20 @@ public final class EventLoop: Sendable {
         return token
     }
 
-    func modify(fd: Int32, events: UInt32, token: UInt64) {
+    package func modify(fd: Int32, events: UInt32, token: UInt64) {
         _ = omni_epoll_set(epoll, fd, events, token, 1)
     }
 
     /// Stops watching `fd` (the caller closes it); events already fetched for the token are
     /// dropped, so a reused descriptor number is never taken for the old one.
-    func deregister(fd: Int32, token: UInt64) {
+    package func deregister(fd: Int32, token: UInt64) {
         epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil)
         confined.handlers.removeValue(forKey: token)
     }
 
     /// Calls `fire` on the loop at `deadline` (monotonic nanoseconds) unless cancelled first.
     @discardableResult
-    func schedule(at deadline: UInt64, _ fire: @escaping () -> Void) -> TimerID {
+    package func schedule(at deadline: UInt64, _ fire: @escaping () -> Void) -> TimerID {
         let id = TimerID(raw: confined.nextTimer)
         confined.nextTimer += 1
         confined.timers.push(TimerEntry(deadline: deadline, id: id.raw))
@@ -122,7 +122,7 @@ public final class EventLoop: Sendable {
         return id
     }
 
-    func cancel(_ timer: TimerID) {
+    package func cancel(_ timer: TimerID) {
         confined.timerActions.removeValue(forKey: timer.raw)
         // Cancelled entries leave the heap when they reach its top; if they pile up (many
         // cancelled long deadlines), drop them all at once.
@@ -241,7 +241,7 @@ public final class LoopTimer: Sendable {
 }
 
 /// A timer handed out by `EventLoop.schedule`, for `cancel`.
-struct TimerID: Hashable {
+package struct TimerID: Hashable {
     let raw: UInt64
 }
 

@@ -84,6 +84,18 @@ public struct HTTPRequestParser: Sendable {
         return done
     }
 
+    /// Takes the bytes received after the last complete request and not parsed yet (a proxy's
+    /// client may send the first bytes of a tunnel right behind its `CONNECT`). Only between
+    /// requests; the parser starts empty again.
+    public mutating func takeBuffered() -> [UInt8] {
+        defer {
+            buffer.removeAll()
+            cursor = 0
+            scanned = 0
+        }
+        return Array(buffer[cursor...])
+    }
+
     /// Appends received bytes without parsing them (see `next`).
     public mutating func append(_ bytes: some Collection<UInt8>) {
         if cursor > 0, cursor >= buffer.count - cursor {

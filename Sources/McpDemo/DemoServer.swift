@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import Synchronization
 
@@ -164,6 +165,11 @@ final class DemoServer: Sendable {
         case .echo: return finish(InstantTools.echo(arguments))
         case .add: return finish(InstantTools.add(arguments))
         case .clock: return finish(InstantTools.clock())
+        case .fetch:
+            // Blocking socket I/O (bounded by its timeouts): on a dispatch thread, never the reader.
+            let responder = responder
+            DispatchQueue.global().async { responder.respond(to: id, .success(finish(FetchTool.run(arguments)))) }
+            return nil
         case .roots:
             // 2026-07-28 servers may not send requests (they return input_required instead).
             guard !modern else { return finish(.failure("roots asks the client in the handshake era only")) }

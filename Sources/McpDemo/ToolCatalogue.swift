@@ -4,6 +4,7 @@ enum ToolName: String, Sendable, CaseIterable {
     case add
     case sleep
     case clock
+    case fetch
     /// Only with `--ask-roots`.
     case roots
 }
@@ -76,6 +77,24 @@ enum ToolCatalogue {
                 description: "Asks the client for its roots (roots/list) and returns their URIs, one per line.",
                 properties: [],
                 required: []
+            )
+        case .fetch:
+            return describe(
+                tool,
+                title: "Fetch",
+                description: "GETs an http:// URL through the proxy the environment names (HTTP_PROXY, NO_PROXY…) and returns "
+                    + "the status and up to 64 KiB of the body; for https:// it only opens a CONNECT tunnel and reports it. "
+                    + "A refusal or failure is an error result.",
+                properties: [
+                    ("url", .object([("type", .string("string")), ("description", .string("http:// or https:// URL."))])),
+                    (
+                        "direct",
+                        .object([
+                            ("type", .string("boolean")), ("description", .string("Ignore the proxy variables and connect directly.")),
+                        ])
+                    ),
+                ],
+                required: ["url"]
             )
         case .clock:
             return describe(

@@ -113,4 +113,12 @@ import Testing
         #expect(ChildEnvironment.entries(env) == ["API_KEY=k", "HOME=/srv", "LANG=C.UTF-8", "PATH=/p"])
         #expect(ChildEnvironment.build(spec: [:], controller: Environment())["PATH"] == ChildEnvironment.defaultPath)
     }
+
+    /// The proxy's variables carry the instance's credentials: a manifest cannot replace them.
+    @Test func theProxyVariablesWinOverTheManifest() {
+        let env = ChildEnvironment.build(
+            spec: ["HTTPS_PROXY": "http://elsewhere", "A": "1"], controller: Environment(["PATH": "/p"]),
+            egress: ["HTTPS_PROXY": "http://s:t@127.0.0.1:1", "NO_PROXY": "localhost"])
+        #expect(env == ["PATH": "/p", "A": "1", "HTTPS_PROXY": "http://s:t@127.0.0.1:1", "NO_PROXY": "localhost"])
+    }
 }

@@ -24,7 +24,7 @@ import Testing
         }
         #expect(identity.era == era)
         #expect(identity.name == "mcp-demo")
-        #expect(tools == 4)
+        #expect(tools == 5)  // echo, add, sleep, clock, fetch
         // Two distinct successful health checks, in the server's own era.
         let passed = await eventually { fleet.supervisor.probeTally.snapshot()["demo"].map { $0.latency.count >= 2 } ?? false }
         #expect(passed)

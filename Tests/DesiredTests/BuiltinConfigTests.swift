@@ -12,7 +12,8 @@ import Testing
             ["listen"], ["auth", "tokens_env"], ["auth", "allowed_origins"], ["log", "level"], ["audit", "path"], ["audit", "max_size"],
             ["audit", "keep"], ["otel", "enabled"], ["otel", "endpoint"], ["otel", "service_name"], ["reconcile", "debounce"],
             ["reconcile", "resync"], ["reconcile", "max_unavailable"], ["reconcile", "start_window"], ["reconcile", "spawn_rate"],
-            ["features"],
+            ["features"], ["proxy", "listen"], ["proxy", "idle_timeout"], ["proxy", "total_timeout"], ["proxy", "connect_timeout"],
+            ["proxy", "max_tunnels"], ["proxy", "hosts"],
             ["defaults", "limits", "rps"], ["defaults", "limits", "burst"], ["defaults", "limits", "concurrency"],
             ["defaults", "limits", "request_timeout"], ["defaults", "health", "interval"], ["defaults", "health", "timeout"],
             ["defaults", "health", "failure_threshold"], ["defaults", "health", "startup_timeout"], ["defaults", "restart", "policy"],
@@ -24,6 +25,38 @@ import Testing
             #expect(found != nil, "\(path.joined(separator: ".")) is missing from the built-in layer")
         }
         // Every key of the layer is one of those (a new key must be added to the list above).
-        #expect(node.pairs?.map(\.key).sorted() == ["audit", "auth", "defaults", "features", "listen", "log", "otel", "reconcile"])
+        #expect(
+            node.pairs?.map(\.key).sorted() == ["audit", "auth", "defaults", "features", "listen", "log", "otel", "proxy", "reconcile"])
+    }
+}
+
+/// `proxy:` as `ControllerConfig` reads it.
+@Suite struct ProxySettingsTests {
+    @Test func theBuiltInValuesAreTheDefaults() throws {
+        let node = try #require(try YAMLParser.parse(Array(BuiltinConfig.text.utf8), file: BuiltinConfig.file))
+        #expect(ProxySettings(node: node["proxy"]) == ProxySettings())
+        #expect(ProxySettings().listen.description == "127.0.0.1:0")
+    }
+
+    @Test func aLayerSetsEveryKey() throws {
+        let text = """
+            proxy: { listen: "127.0.0.1:3128", idle_timeout: 5s, total_timeout: 1m, connect_timeout: 2s, max_tunnels: 4,
+                     hosts: { allowed.test: 127.0.0.2 } }
+            """
+        let node = try #require(try YAMLParser.parse(Array(text.utf8), file: "t.yaml"))
+        #expect(SchemaValidator.validate(node, against: ConfigSchema.schema).isEmpty)
+        let settings = ProxySettings(node: node["proxy"])
+        #expect(settings.listen.port == 3128)
+        #expect(settings.idleTimeout == .seconds(5))
+        #expect(settings.totalTimeout == .seconds(60))
+        #expect(settings.connectTimeout == .seconds(2))
+        #expect(settings.maxTunnels == 4)
+        #expect(settings.hosts == ["allowed.test": "127.0.0.2"])
+    }
+
+    @Test func badValuesAreRefusedByTheSchema() throws {
+        let text = "proxy: { max_tunnels: 0, idle_timeout: 0s, hosts: { \"bad host\": 1.2.3.4 } }"
+        let node = try #require(try YAMLParser.parse(Array(text.utf8), file: "t.yaml"))
+        #expect(SchemaValidator.validate(node, against: ConfigSchema.schema).count == 3)
     }
 }

@@ -59,7 +59,7 @@ async def test_sdk2_lists_calls_and_gets_progress_in_every_mode_and_era(controll
     with anyio.fail_after(BUDGET):
         async with Client(controller.url(server), mode=mode) as client:
             tools = await client.list_tools()
-            assert [t.name for t in tools.tools] == ["echo", "add", "sleep", "clock"]
+            assert [t.name for t in tools.tools] == ["echo", "add", "sleep", "clock", "fetch"]
             assert text_of(await client.call_tool("echo", {"text": f"{server} {mode}"})) == f"{server} {mode}"
             updates = []
 

@@ -26,7 +26,7 @@ from mcp import Client, ClientSession, MCPError, StdioServerParameters, stdio_cl
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MCP_DEMO = os.environ.get("MCP_DEMO", os.path.join(ROOT, ".build", "debug", "mcp-demo"))
-TOOL_NAMES = ["echo", "add", "sleep", "clock"]
+TOOL_NAMES = ["echo", "add", "sleep", "clock", "fetch"]
 MODERN = "2026-07-28"
 LEGACY = "2025-11-25"
 # Each test's wall-clock budget, in seconds: generous for a loaded CI box, tiny for a hang.
@@ -98,7 +98,7 @@ async def check_tool_list(tools) -> None:
         assert tool.description
         assert tool.input_schema["type"] == "object"
     required = {tool.name: tool.input_schema.get("required", []) for tool in tools}
-    assert required == {"echo": ["text"], "add": ["a", "b"], "sleep": ["ms"], "clock": []}
+    assert required == {"echo": ["text"], "add": ["a", "b"], "sleep": ["ms"], "clock": [], "fetch": ["url"]}
 
 
 async def test_auto_mode_against_dual_era_demo_negotiates_modern():
