@@ -29,6 +29,7 @@ class Named(BaseHTTPRequestHandler):
     def do_GET(self):
         body = f"hello from {self.server.label} {self.path}".encode()
         self.server.seen.append(dict(self.headers))
+        self.server.paths.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
@@ -43,15 +44,17 @@ def serve(address: str, label: str) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((address, 0), Named)
     server.label = label
     server.seen = []
+    server.paths = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
-MANIFEST = """name: demo
+MANIFEST = """name: {name}
 description: demo for the egress tests
 transport: stdio
 command: {command}
 egress: {egress}
+isolation: {isolation}
 limits: {{ rps: 1000, burst: 1000, concurrency: 16, request_timeout: 30s }}
 """
 
@@ -59,7 +62,8 @@ limits: {{ rps: 1000, burst: 1000, concurrency: 16, request_timeout: 30s }}
 class World:
     """The controller, its root, and the two upstreams."""
 
-    def __init__(self):
+    def __init__(self, isolation: str = "none", sealed: bool = False):
+        self.isolation = isolation
         for path in (CONTROLLER, MCP_DEMO):
             if not os.access(path, os.X_OK):
                 pytest.fail(f"{path} not found; run `swift build` or set CONTROLLER/MCP_DEMO")
@@ -71,12 +75,15 @@ class World:
         os.makedirs(os.path.join(self.root, "servers"))
         os.makedirs(os.path.join(self.root, "config"))
         with open(os.path.join(self.root, "config", "default.yaml"), "w") as f:
-            f.write("features: { demo: { enabled: true } }\n"
+            f.write("features: { demo: { enabled: true }, sealed: { enabled: true } }\n"
                     "log: { level: debug }\n"
                     "proxy: { hosts: { allowed.test: 127.0.0.2, denied.test: 127.0.0.2, private.test: 127.0.0.3 } }\n")
         with open(os.path.join(self.root, ".env.example"), "w") as f:
             f.write("OMNI_API_TOKENS=\n")
         self.write_egress([f"allowed.test:{self.p2}", f"127.0.0.2:{self.p2}", f"private.test:{self.p3}"])
+        if sealed:
+            # `egress: []`: the proxy refuses everything this server asks for.
+            self.write_egress([], name="sealed")
         self.port = free_port()
         self.log_path = os.path.join(self.root, "controller.log")
         self.log = open(self.log_path, "w")
@@ -92,10 +99,11 @@ class World:
         self.client = Raw(self.port, "demo")
         self.client.initialize()
 
-    def write_egress(self, entries: list):
-        path = os.path.join(self.root, "servers", "demo.yaml")
+    def write_egress(self, entries: list, name: str = "demo"):
+        path = os.path.join(self.root, "servers", f"{name}.yaml")
         with open(path + ".tmp", "w") as f:
-            f.write(MANIFEST.format(command=json.dumps([MCP_DEMO]), egress=json.dumps(entries)))
+            f.write(MANIFEST.format(
+                name=name, command=json.dumps([MCP_DEMO]), egress=json.dumps(entries), isolation=self.isolation))
         os.replace(path + ".tmp", path)
 
     def get(self, path: str):
@@ -109,8 +117,8 @@ class World:
         except OSError:
             return 0, b""
 
-    def fetch(self, url: str, **extra):
-        response, body = self.client.legacy_call("tools/call", {"name": "fetch", "arguments": {"url": url, **extra}})
+    def fetch(self, url: str, client=None, **extra):
+        response, body = (client or self.client).legacy_call("tools/call", {"name": "fetch", "arguments": {"url": url, **extra}})
         assert response.status == 200, body
         result = body["result"]
         return result["isError"], result["content"][0]["text"]
@@ -244,3 +252,10 @@ def proxy_port(world) -> int:
         if '"event":"egress.listening"' in line:
             return json.loads(line)["port"]
     raise AssertionError("no egress.listening line")
+
+
+def test_proxy_mode_does_not_stop_a_server_that_connects_directly(world):
+    # What isolated mode adds (Tests/egress/test_isolation_e2e.py): here the bypass works.
+    failed, text = world.fetch(f"http://127.0.0.2:{world.p2}/direct", direct=True)
+    assert not failed, text
+    assert "hello from two /direct" in text
