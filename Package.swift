@@ -56,6 +56,12 @@ let package = Package(
             dependencies: ["Desired", "Actual", "HTTP", "JSON", "Metering"],
             swiftSettings: strict
         ),
+        // OpenTelemetry traces: spans, a bounded queue, OTLP/JSON over the HTTP client.
+        .target(
+            name: "Tracing",
+            dependencies: ["JSON", "HTTP", "CSystem"],
+            swiftSettings: strict
+        ),
         .target(
             name: "Reconciler",
             dependencies: ["Desired", "Actual", "Metering"],
@@ -63,7 +69,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "Controller",
-            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "Gateway", "JSON", "Metering", "CSystem"],
+            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "Gateway", "JSON", "Metering", "CSystem", "Tracing"],
             swiftSettings: strict
         ),
         // The demo MCP server: the quickstart's first server and the tests' fault injector.
@@ -107,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "Actual", "Desired", "JSON"],
+            dependencies: ["Controller", "Actual", "Desired", "JSON", "Tracing", "Gateway", "Reconciler"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -118,6 +124,11 @@ let package = Package(
         .testTarget(
             name: "HTTPTests",
             dependencies: ["HTTP"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TracingTests",
+            dependencies: ["Tracing", "JSON", "HTTP"],
             swiftSettings: strict
         ),
         .testTarget(

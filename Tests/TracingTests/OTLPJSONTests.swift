@@ -1,0 +1,66 @@
+import JSON
+import Testing
+
+@testable import Tracing
+
+@Suite struct OTLPJSONTests {
+    static let server = Span(
+        traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7", parentSpanID: "b7ad6b7169203331",
+        name: "tools/call echo", kind: .server, start: 1_700_000_000_123_456_789, end: 1_700_000_000_223_456_789,
+        attributes: [
+            .string("mcp.method.name", "tools/call"), .int("http.response.status_code", 200), .bool("omni.flag", true),
+            .double("omni.ratio", 0.5),
+        ],
+        status: .ok)
+
+    /// Every field name and type of an `ExportTraceServiceRequest` as OTLP/JSON writes it: hex
+    /// ids, integer enums, 64-bit integers as decimal strings.
+    @Test func encodesABatchExactly() throws {
+        var failed = OTLPJSONTests.server
+        failed.spanID = "1111111111111111"
+        failed.parentSpanID = nil
+        failed.kind = .internal
+        failed.status = .error("timed out")
+        failed.attributes = []
+        let body = OTLPJSON(serviceName: "omni-test", serviceVersion: "0.1.0").encode([OTLPJSONTests.server, failed])
+        let expected =
+            #"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"omni-test"}},"#
+            + #"{"key":"service.version","value":{"stringValue":"0.1.0"}}]},"#
+            + #""scopeSpans":[{"scope":{"name":"omni-mcp","version":"0.1.0"},"spans":["#
+            + #"{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","parentSpanId":"b7ad6b7169203331","#
+            + #""name":"tools/call echo","kind":2,"startTimeUnixNano":"1700000000123456789","endTimeUnixNano":"1700000000223456789","#
+            + #""attributes":[{"key":"mcp.method.name","value":{"stringValue":"tools/call"}},"#
+            + #"{"key":"http.response.status_code","value":{"intValue":"200"}},{"key":"omni.flag","value":{"boolValue":true}},"#
+            + #"{"key":"omni.ratio","value":{"doubleValue":0.5}}],"status":{"code":1}},"#
+            + #"{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"1111111111111111","name":"tools/call echo","kind":1,"#
+            + #""startTimeUnixNano":"1700000000123456789","endTimeUnixNano":"1700000000223456789","attributes":[],"#
+            + #""status":{"code":2,"message":"timed out"}}]}]}]}"#
+        #expect(String(decoding: body, as: UTF8.self) == expected)
+        // And it is JSON our own strict parser reads back.
+        let parsed = try JSONParser.parse(body)
+        #expect(parsed["resourceSpans"]?.arrayValue?.first?["scopeSpans"]?.arrayValue?.first?["spans"]?.arrayValue?.count == 2)
+    }
+
+    @Test func nonFiniteDoublesAreSpelledAsProtobufDoes() {
+        let nan = OTLPJSON.attribute(.double("x", .nan)).rendered()
+        let inf = OTLPJSON.attribute(.double("x", -.infinity)).rendered()
+        #expect(nan == #"{"key":"x","value":{"doubleValue":"NaN"}}"#)
+        #expect(inf == #"{"key":"x","value":{"doubleValue":"-Infinity"}}"#)
+    }
+
+    @Test func anEndBeforeTheStartIsClampedToIt() {
+        let span = Span(
+            traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7", parentSpanID: nil, name: "x", kind: .internal,
+            start: 10, end: 5, attributes: [], status: .ok)
+        #expect(span.end == 10)
+    }
+
+    @Test func idsAreHexOfTheRightLength() {
+        var values: [UInt64] = [0x0123_4567_89ab_cdef, 0xf, 0xffff_ffff_ffff_ffff]
+        let next = { values.removeFirst() }
+        #expect(TraceIDs.spanID(next) == "0123456789abcdef")
+        #expect(TraceIDs.traceID(next) == "000000000000000fffffffffffffffff")
+        #expect(TraceIDs.spanID().count == 16)
+        #expect(TraceIDs.unixNanos() > 1_600_000_000 * 1_000_000_000)
+    }
+}
