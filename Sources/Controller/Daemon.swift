@@ -22,6 +22,8 @@ actor Daemon {
     private var executor: Executor?
     private var server: HTTPServer?
     private var gateway: Gateway?
+    /// Span export (`otel.enabled`); nil when tracing is off.
+    private var traces: TraceWiring?
     private var load: Workspace.Load?
     private var reload = ReloadRecord(at: Date(), successful: true, problems: [], keptLastGood: [])
     private var auth = BearerAuthenticator(list: "")
@@ -90,7 +92,18 @@ actor Daemon {
         let supervisor = Supervisor(options: SupervisorOptions(root: root, stateDirectory: root + "/var", environment: process))
         self.supervisor = supervisor
         await supervisor.reclaimLeftovers()
-        let reporter = GatewayReporter(logger: logger, audit: audit)
+        if config.otelEnabled {
+            switch TraceWiring.make(config, logger: logger) {
+            case .success(let wiring):
+                wiring.start()
+                traces = wiring
+                logger.log(.info, "otel.enabled", "exporting spans to \(wiring.endpoint)")
+            case .failure(let error):
+                Output.error("controller run: otel.endpoint: \(error)")
+                return 2
+            }
+        }
+        let reporter = GatewayReporter(logger: logger, audit: audit, traces: traces)
         var gatewayOptions = Gateway.Options()
         gatewayOptions.sessionKey = SessionKeyFile.load(root: root)
         if gatewayOptions.sessionKey == nil {
@@ -148,10 +161,11 @@ actor Daemon {
             return 2
         }
         let events = EventReporter(logger: logger, audit: audit, metrics: metrics)
-        Task {
+        Task { [traces] in
             for await event in executor.events {
                 events.report(event)
                 Daemon.inform(gateway, of: event)
+                traces?.observe(event)
             }
         }
         Task { await executor.run() }
@@ -221,6 +235,11 @@ actor Daemon {
                 + (changes.isEmpty ? "" : "; " + changes.joined(separator: "; ")),
             fields: [("cause", .string(cause)), ("files_parsed", .int(parsedLast))])
         let config = state.config
+        if let old = previous?.config,
+            (old.otelEnabled, old.otelEndpoint, old.otelServiceName) != (config.otelEnabled, config.otelEndpoint, config.otelServiceName)
+        {
+            logger.log(.warning, "otel.restart_needed", "otel settings changed: they take effect when the controller restarts")
+        }
         capacity.startWindow = config.startWindow(cores: Daemon.cores)
         if state.servers.count > capacity.serversAllowed {
             logger.log(
@@ -274,6 +293,10 @@ actor Daemon {
         }
         await server?.stop(grace: .seconds(2))
         await executor?.shutdown(reason: reason)
+        // What is queued goes to the collector, within a short deadline.
+        if let left = await traces?.shutdown(within: .seconds(2)), left > 0 {
+            logger.log(.warning, "otel.shutdown", "\(left) span(s) not exported before shutdown")
+        }
         audit?.record("shutdown", [("reason", .string(reason))])
         audit?.close()
         logger.log(.info, "shutdown.done", "every server stopped")
@@ -326,7 +349,9 @@ actor Daemon {
             let text = metrics.render(
                 actual: await supervisor.snapshot(), desired: desired, probes: supervisor.probeTally.snapshot(), http: server?.stats,
                 streams: feed.subscribers, droppedEvents: supervisor.droppedEvents)
-            return .text(200, text + (gateway?.metricsText() ?? ""), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            return .text(
+                200, text + (gateway?.metricsText() ?? "") + (traces?.metricsText() ?? ""),
+                contentType: "text/plain; version=0.0.4; charset=utf-8")
         default:
             return .text(404, "not found: \(request.path)\n")
         }
