@@ -24,7 +24,7 @@ test: setup
 	$(SWIFT) build --build-tests --enable-code-coverage
 	$(SWIFT) test --skip-build --enable-code-coverage 2>&1 | scripts/test-summary.sh
 	$(VENV)/bin/python scripts/coverage-gate.py $(COVERAGE_GATES)
-	CONTROLLER=$(BIN) MCP_DEMO=.build/debug/mcp-demo $(VENV)/bin/python -m pytest -q Tests/differential Tests/interop Tests/http Tests/gateway
+	CONTROLLER=$(BIN) MCP_DEMO=.build/debug/mcp-demo $(VENV)/bin/python -m pytest -q Tests/differential Tests/interop Tests/http Tests/gateway Tests/otel
 
 lint: setup
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests bench
