@@ -37,7 +37,10 @@ final class TraceWiring: Sendable {
                         .info, "otel.export_recovered",
                         "spans reach \(endpoint) again after \(batches) failed export(s), \(spans) span(s) dropped")
                 }
-            })
+            },
+            // Spans leave the process: the same redactor as the log lines (secret values,
+            // token shapes), applied on the exporter's thread.
+            redact: { logger.redact($0) })
         return .success(TraceWiring(exporter: exporter, endpoint: endpoint))
     }
 

@@ -43,6 +43,21 @@ public struct Span: Sendable, Hashable {
     }
 }
 
+extension Span {
+    /// The span with `redact` applied to its name, every string attribute value and the error
+    /// message (what may quote a secret a server or client wrote).
+    public func redacted(_ redact: (String) -> String) -> Span {
+        var copy = self
+        copy.name = redact(name)
+        copy.attributes = attributes.map { attribute in
+            guard case .string(let text) = attribute.value else { return attribute }
+            return Attribute(attribute.key, .string(redact(text)))
+        }
+        if case .error(let message) = status { copy.status = .error(redact(message)) }
+        return copy
+    }
+}
+
 /// A span or resource attribute: a key and one OTLP `AnyValue` of the four scalar kinds.
 public struct Attribute: Sendable, Hashable {
     public enum Value: Sendable, Hashable {

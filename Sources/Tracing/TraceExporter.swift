@@ -53,6 +53,7 @@ public final class TraceExporter: Sendable {
     private let clock: @Sendable () -> UInt64
     private let pause: @Sendable (Duration) -> Void
     private let notify: @Sendable (ExportNotice) -> Void
+    private let redact: (@Sendable (String) -> String)?
     private let wake: DispatchSemaphore
     private let state: Mutex<State>
 
@@ -60,11 +61,13 @@ public final class TraceExporter: Sendable {
     ///   - clock: monotonic nanoseconds (the schedule's time).
     ///   - pause: waits out the retry backoff (on the exporter's thread).
     ///   - notify: told when exports start failing and when they work again (one line each).
+    ///   - redact: applied to every span's strings before it leaves (on the exporter's thread,
+    ///     not the request's).
     public init(
         encoder: OTLPJSON, transport: any SpanTransport, settings: Settings = Settings(),
         clock: @escaping @Sendable () -> UInt64 = TraceIDs.monotonicNanos,
         pause: @escaping @Sendable (Duration) -> Void = { Thread.sleep(forTimeInterval: Double($0.nanoseconds) / 1e9) },
-        notify: @escaping @Sendable (ExportNotice) -> Void = { _ in }
+        notify: @escaping @Sendable (ExportNotice) -> Void = { _ in }, redact: (@Sendable (String) -> String)? = nil
     ) {
         let wake = DispatchSemaphore(value: 0)
         self.wake = wake
@@ -75,6 +78,7 @@ public final class TraceExporter: Sendable {
         self.clock = clock
         self.pause = pause
         self.notify = notify
+        self.redact = redact
         state = Mutex(State(lastFlush: clock()))
     }
 
@@ -113,7 +117,7 @@ public final class TraceExporter: Sendable {
         let batch = queue.take(settings.batchSize)
         state.withLock { $0.lastFlush = now }
         guard !batch.isEmpty else { return }
-        let body = encoder.encode(batch)
+        let body = encoder.encode(redact.map { redact in batch.map { $0.redacted(redact) } } ?? batch)
         var result = transport.send(body, timeout: timeout)
         if result.isRetryable {
             pause(settings.retryBackoff)

@@ -64,3 +64,33 @@ import Testing
         #expect(TraceIDs.unixNanos() > 1_600_000_000 * 1_000_000_000)
     }
 }
+
+@Suite struct SpanRedactionTests {
+    /// Every string a server or client may have written passes the redactor; keys, ids and
+    /// numbers do not.
+    @Test func redactsNamesStringValuesAndTheErrorMessage() {
+        var span = OTLPJSONTests.server
+        span.status = .error("token hunter2 refused")
+        span.attributes.append(.string("omni.reason", "hunter2 in argv"))
+        let redacted = span.redacted { $0.replacingOccurrences(of: "hunter2", with: "[REDACTED]") }
+        #expect(redacted.status == .error("token [REDACTED] refused"))
+        #expect(redacted.attributes.last == .string("omni.reason", "[REDACTED] in argv"))
+        #expect(redacted.attributes.first { $0.key == "http.response.status_code" }?.value == .int(200))
+        #expect(redacted.traceID == span.traceID)
+    }
+
+    /// The exporter applies it to what it sends.
+    @Test func theExporterSendsRedactedSpans() {
+        let transport = FakeTransport()
+        var failing = span(1)
+        failing.status = .error("password=hunter2")
+        let exporter = TraceExporter(
+            encoder: OTLPJSON(serviceName: "t", serviceVersion: "1"), transport: transport,
+            redact: { $0.replacingOccurrences(of: "hunter2", with: "[REDACTED]") })
+        exporter.record(failing)
+        exporter.step(at: .max)
+        let body = String(decoding: transport.state.withLock { $0.bodies }.first ?? [], as: UTF8.self)
+        #expect(body.contains("password=[REDACTED]"))
+        #expect(!body.contains("hunter2"))
+    }
+}
