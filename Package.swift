@@ -59,7 +59,7 @@ let package = Package(
         // OpenTelemetry traces: spans, a bounded queue, OTLP/JSON over the HTTP client.
         .target(
             name: "Tracing",
-            dependencies: ["JSON", "HTTP", "CSystem"],
+            dependencies: ["HTTP", "CSystem"],
             swiftSettings: strict
         ),
         .target(

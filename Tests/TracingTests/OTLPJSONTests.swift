@@ -41,11 +41,26 @@ import Testing
         #expect(parsed["resourceSpans"]?.arrayValue?.first?["scopeSpans"]?.arrayValue?.first?["spans"]?.arrayValue?.count == 2)
     }
 
-    @Test func nonFiniteDoublesAreSpelledAsProtobufDoes() {
-        let nan = OTLPJSON.attribute(.double("x", .nan)).rendered()
-        let inf = OTLPJSON.attribute(.double("x", -.infinity)).rendered()
-        #expect(nan == #"{"key":"x","value":{"doubleValue":"NaN"}}"#)
-        #expect(inf == #"{"key":"x","value":{"doubleValue":"-Infinity"}}"#)
+    /// What the encoder writes for the values JSON cannot hold as they are.
+    @Test func escapesStringsAndSpellsNonFiniteDoublesAsProtobufDoes() throws {
+        var span = OTLPJSONTests.server
+        span.name = "q\"b\\n\nt\tc\u{01}é"
+        span.attributes = [.double("nan", .nan), .double("inf", -.infinity), .double("whole", 3), .int("neg", -5)]
+        let body = OTLPJSON(serviceName: "t", serviceVersion: "1").encode([span])
+        let text = String(decoding: body, as: UTF8.self)
+        #expect(text.contains(#""name":"q\"b\\n\nt\tc\u0001é""#))
+        #expect(text.contains(#"{"key":"nan","value":{"doubleValue":"NaN"}}"#))
+        #expect(text.contains(#"{"key":"inf","value":{"doubleValue":"-Infinity"}}"#))
+        #expect(text.contains(#"{"key":"whole","value":{"doubleValue":3}}"#))
+        #expect(text.contains(#"{"key":"neg","value":{"intValue":"-5"}}"#))
+        let parsed = try JSONParser.parse(body)
+        let name = parsed["resourceSpans"]?.arrayValue?.first?["scopeSpans"]?.arrayValue?.first?["spans"]?.arrayValue?.first?["name"]
+        #expect(name?.stringValue == span.name)
+        #expect(
+            OTLPJSON(serviceName: "t", serviceVersion: "1").encode([])
+                == Array(
+                    #"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"t"}},{"key":"service.version","value":{"stringValue":"1"}}]},"scopeSpans":[{"scope":{"name":"omni-mcp","version":"1"},"spans":[]}]}]}"#
+                        .utf8))
     }
 
     @Test func anEndBeforeTheStartIsClampedToIt() {
