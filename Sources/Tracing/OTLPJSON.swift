@@ -50,9 +50,13 @@ public struct OTLPJSON: Sendable {
         }
         out += #","name":"#.utf8
         write(string: span.name, to: &out)
-        out +=
-            #","kind":\#(span.kind.rawValue),"startTimeUnixNano":"\#(span.start)","endTimeUnixNano":"\#(span.end)","attributes":["#
-            .utf8
+        out += #","kind":"#.utf8
+        write(decimal: UInt64(span.kind.rawValue), to: &out)
+        out += #","startTimeUnixNano":""#.utf8
+        write(decimal: span.start, to: &out)
+        out += #"","endTimeUnixNano":""#.utf8
+        write(decimal: span.end, to: &out)
+        out += #"","attributes":["#.utf8
         for (index, attribute) in span.attributes.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             write(attribute, to: &out)
@@ -94,6 +98,12 @@ public struct OTLPJSON: Sendable {
     /// A JSON string: quotes, backslashes and control characters escaped, the rest as UTF-8.
     static func write(string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        defer { out.append(UInt8(ascii: "\"")) }
+        // Nearly every string needs no escape: appended whole.
+        if string.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            out += string.utf8
+            return
+        }
         for byte in string.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out += #"\""#.utf8
@@ -109,6 +119,19 @@ public struct OTLPJSON: Sendable {
             default: out.append(byte)
             }
         }
-        out.append(UInt8(ascii: "\""))
+    }
+
+    /// `value` in decimal, without a `String` in between.
+    static func write(decimal value: UInt64, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var index = 20
+            var rest = value
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            out += buffer[index...]
+        }
     }
 }

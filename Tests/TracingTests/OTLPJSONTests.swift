@@ -63,6 +63,14 @@ import Testing
                         .utf8))
     }
 
+    @Test func decimalsAreExact() {
+        for value: UInt64 in [0, 7, 10, 1_700_000_000_123_456_789, .max] {
+            var out: [UInt8] = []
+            OTLPJSON.write(decimal: value, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == String(value))
+        }
+    }
+
     @Test func anEndBeforeTheStartIsClampedToIt() {
         let span = Span(
             traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7", parentSpanID: nil, name: "x", kind: .internal,
