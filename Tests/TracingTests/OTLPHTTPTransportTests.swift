@@ -12,6 +12,14 @@ import Testing
         let requests = Mutex<[(path: String, type: String?, body: [UInt8])]>([])
     }
 
+    /// `send` blocks its thread (the exporter's own, in the controller): here a thread of its
+    /// own too, never one of the test pool's few cooperative threads.
+    private func send(_ transport: OTLPHTTPTransport, _ body: [UInt8]) async -> ExportResult {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: transport.send(body, timeout: .seconds(5))) }.start()
+        }
+    }
+
     private func collector(status: Int, seen: Seen) throws -> HTTPServer {
         let server = try HTTPServer(host: "127.0.0.1", port: 0) { request, responder in
             seen.requests.withLock { $0.append((request.path, request.header("Content-Type"), request.body)) }
@@ -26,7 +34,7 @@ import Testing
         let server = try collector(status: 200, seen: seen)
         let transport = OTLPHTTPTransport(endpoint: try OTLPEndpoint("http://127.0.0.1:\(server.port)/otlp"))
         let body = OTLPJSON(serviceName: "t", serviceVersion: "1").encode([span(1)])
-        #expect(transport.send(body, timeout: .seconds(5)) == .accepted)
+        #expect(await send(transport, body) == .accepted)
         let requests = seen.requests.withLock { $0 }
         #expect(requests.map(\.path) == ["/otlp/v1/traces"])
         #expect(requests.first?.type == "application/json")
@@ -39,13 +47,13 @@ import Testing
         let server = try collector(status: 503, seen: seen)
         let port = server.port
         let transport = OTLPHTTPTransport(endpoint: try OTLPEndpoint("http://127.0.0.1:\(port)"))
-        let result = transport.send([0x7B, 0x7D], timeout: .seconds(5))
+        let result = await send(transport, [0x7B, 0x7D])
         #expect(result == .rejected(status: 503))
         #expect(result.isRetryable)
         #expect(!ExportResult.rejected(status: 400).isRetryable)
         await server.stop(grace: .zero)
         // Nobody listens there any more: refused, at once.
-        guard case .failed(let why) = transport.send([0x7B, 0x7D], timeout: .seconds(5)) else {
+        guard case .failed(let why) = await send(transport, [0x7B, 0x7D]) else {
             Issue.record("expected a failure")
             return
         }
