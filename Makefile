@@ -2,7 +2,7 @@
 SWIFT ?= swift
 VENV ?= .venv
 BIN := .build/debug/controller
-COVERAGE_GATES := Desired=90 Actual=85 Reconciler=90 JSON=90 HTTP=85 Gateway=90
+COVERAGE_GATES := Desired=90 Actual=85 Reconciler=90 JSON=90 HTTP=85 Gateway=90 Tracing=90
 
 .PHONY: setup build run test lint validate bench docs clean
 
