@@ -3,7 +3,9 @@
 # test peers. Safe to run again; does nothing when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(libyaml-dev libinotifytools0-dev pkg-config python3-venv curl git prometheus)
+# systemd: systemd-analyze verifies the unit in manifests/ (Tests/deploy); util-linux (unshare,
+# nsenter) and iproute2 (ip) run the controller in a network namespace of its own there.
+packages=(libyaml-dev libinotifytools0-dev pkg-config python3-venv curl git prometheus systemd util-linux iproute2)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -65,6 +65,9 @@ public struct ExitRecord: Sendable, Hashable {
     public var isFailure: Bool
     /// For people: `exit 1`, `killed by SIGSEGV`, `stopped (stdin closed): exit 0`, `spawn failed: …`.
     public var reason: String
+    /// A spawn failure that cannot succeed on this host until the spec changes (`isolation:
+    /// network` where namespaces are not permitted): `reason` says why.
+    public var permanent = false
 }
 
 /// One live process, as seen in a snapshot.

@@ -15,6 +15,19 @@ struct LaunchRequest: Sendable {
     var maxLogLineBytes: Int = 8192
     /// How long the spawn thread waits for `execve` before it kills the child (a spawn error).
     var execTimeoutMilliseconds: Int32 = 10_000
+    /// `isolation: network`: the child starts in a network namespace of its own; nil: the
+    /// controller's.
+    var isolation: NetworkIsolation?
+}
+
+/// A network namespace of the child's own, with only `lo` up (see `omni_spawn_isolated`).
+struct NetworkIsolation: Sendable, Hashable {
+    /// > 0: a TCP listener on 127.0.0.1:<port> inside the namespace comes back to the parent
+    /// (`ChildProcess.namespaceListener`); 0: nothing listens inside, so nothing is reachable.
+    var listenerPort: UInt16
+    /// Tests: > 0, the child drops this capability first (CAP_SYS_ADMIN 21, CAP_NET_ADMIN 12),
+    /// so that the user-namespace fallback is taken.
+    var dropCapability: Int32 = 0
 }
 
 /// A running child: its own process group, pipes on the I/O loop, and its exit as a one-shot.
@@ -37,14 +50,21 @@ final class ChildProcess: Sendable {
     /// Escapees found while the process tree still showed where they came from (pid → start
     /// ticks): the stop finds them again after their parents are gone.
     let knownEscapees = Mutex<[Int32: UInt64]>([:])
+    /// An isolated child's in-namespace listener (non-blocking, close-on-exec), which the
+    /// caller must hand on or close; nil when not isolated or no listener was asked for.
+    let namespaceListener: Int32?
+    /// How an isolated child was isolated; nil when it was not.
+    let isolationMode: IsolationSupport.Mode?
 
     private let readers: [PipeReader]
     let loop: IOLoop
 
     private init(
         pid: pid_t, stdin: PipeWriter, readers: [PipeReader], exit: OneShot<ExitStatus>, gone: OneShot<Void>,
-        pipeInodes: Set<UInt64>, loop: IOLoop
+        pipeInodes: Set<UInt64>, loop: IOLoop, namespaceListener: Int32?, isolationMode: IsolationSupport.Mode?
     ) {
+        self.namespaceListener = namespaceListener
+        self.isolationMode = isolationMode
         self.pid = pid
         self.stdin = stdin
         self.readers = readers
@@ -109,6 +129,9 @@ final class ChildProcess: Sendable {
         let gone = OneShot<Void>()
         var step: Int32 = 0
         var code: Int32 = 0
+        var isolation = omni_isolation(
+            listener_port: request.isolation?.listenerPort ?? 0, probe_only: 0,
+            drop_capability: request.isolation?.dropCapability ?? 0, listener_fd: -1, mode: 0, detail: 0)
         let pid = withCStrings(request.arguments) { argv in
             withCStrings(ChildEnvironment.entries(request.environment)) { envp in
                 request.executable.withCString { path in
@@ -118,8 +141,13 @@ final class ChildProcess: Sendable {
                             stderr_fd: childEnds[2], exec_timeout_ms: request.execTimeoutMilliseconds, new_session: 1)
                         // A child that failed before exec is reaped through the same watcher; its
                         // status is then simply never read.
+                        let isolated = request.isolation != nil
                         return loop.spawnWatched(
-                            { omni_spawn(&spawnRequest, &step, &code) }, onExit: { exitStatus.fulfil($0) }, onGone: { gone.fulfil(()) })
+                            {
+                                isolated
+                                    ? omni_spawn_isolated(&spawnRequest, &isolation, &step, &code)
+                                    : omni_spawn(&spawnRequest, &step, &code)
+                            }, onExit: { exitStatus.fulfil($0) }, onGone: { gone.fulfil(()) })
                     }
                 }
             }
@@ -127,7 +155,9 @@ final class ChildProcess: Sendable {
         for fd in childEnds { close(fd) }
         guard pid > 0 else {
             for fd in parentEnds { close(fd) }
-            return .failure(failure(step: step, code: code, request: request))
+            return .failure(
+                IsolationFailure.error(step: step, code: code, detail: isolation.detail, port: isolation.listener_port)
+                    ?? failure(step: step, code: code, request: request))
         }
         let inodes = Set(
             parentEnds.map { fd in
@@ -139,7 +169,9 @@ final class ChildProcess: Sendable {
         let stdout = PipeReader(fd: parentEnds[1], loop: loop, maxLineLength: request.maxMessageBytes, onLine: onStdout)
         let stderr = PipeReader(fd: parentEnds[2], loop: loop, maxLineLength: request.maxLogLineBytes, onLine: onStderr)
         let child = ChildProcess(
-            pid: pid, stdin: stdin, readers: [stdout, stderr], exit: exitStatus, gone: gone, pipeInodes: inodes, loop: loop)
+            pid: pid, stdin: stdin, readers: [stdout, stderr], exit: exitStatus, gone: gone, pipeInodes: inodes, loop: loop,
+            namespaceListener: isolation.listener_fd >= 0 ? isolation.listener_fd : nil,
+            isolationMode: request.isolation == nil ? nil : isolation.mode == 2 ? .userNamespace : .networkNamespace)
         stdout.start()
         stderr.start()
         return .success(child)

@@ -15,17 +15,24 @@ public struct LaunchError: Error, Sendable, Hashable, CustomStringConvertible {
         case cwd
         /// In the child: `execve` itself (permissions, bad format).
         case exec
+        /// `isolation: network`: the namespace, its loopback, the proxy listener (see
+        /// `IsolationFailure`), or a host that permits no namespaces at all.
+        case isolation
     }
 
     public var step: Step
     /// The errno, when a syscall failed.
     public var code: Int32
     public var message: String
+    /// The start cannot succeed on this host until the spec changes (isolation not permitted):
+    /// the restart gate holds the server instead of retrying it.
+    public var permanent: Bool
 
-    public init(_ step: Step, code: Int32 = 0, _ message: String) {
+    public init(_ step: Step, code: Int32 = 0, _ message: String, permanent: Bool = false) {
         self.step = step
         self.code = code
         self.message = message
+        self.permanent = permanent
     }
 
     public var description: String { message }

@@ -287,7 +287,8 @@ public actor Supervisor {
             instance.launched.fulfil(())
             // A stop that arrived during the launch records the end itself.
             guard !instance.stopping else { return }
-            _ = finish(instance, status: nil, requested: false, isFailure: true, reason: "spawn failed: \(error)")
+            _ = finish(
+                instance, status: nil, requested: false, isFailure: true, reason: "spawn failed: \(error)", permanent: error.permanent)
             emitter.yield(.spawnFailed(id, error))
             return
         }
@@ -314,11 +315,11 @@ public actor Supervisor {
             // A remote server: nothing to start, only to probe.
             guard !spec.command.isEmpty else { return }
             // A local process serving HTTP: its stdout is just more log output.
-            instance.child = try await spawn(spec, stdoutSink: { _ in { output.receive($0) } }, output: output)
+            instance.child = try await spawn(spec, id: id, stdoutSink: { _ in { output.receive($0) } }, output: output)
         case .stdio:
             let box = SessionBox()
             instance.child = try await spawn(
-                spec,
+                spec, id: id,
                 stdoutSink: { stdin in
                     let session = StdioSession(writer: stdin, clock: clock, onEvent: onSession)
                     box.session = session
@@ -330,21 +331,50 @@ public actor Supervisor {
     }
 
     private func spawn(
-        _ spec: ServerSpec, stdoutSink: @escaping @Sendable (PipeWriter) -> @Sendable (LineEvent) -> Void, output: StderrSink
+        _ spec: ServerSpec, id: InstanceID, stdoutSink: @escaping @Sendable (PipeWriter) -> @Sendable (LineEvent) -> Void,
+        output: StderrSink
     ) async throws(LaunchError) -> ChildProcess {
-        let environment = ChildEnvironment.build(spec: spec.env, controller: options.environment)
+        var environment = ChildEnvironment.build(spec: spec.env, controller: options.environment)
+        let isolation = try await networkIsolation(for: spec)
+        // The proxy's variables win over the manifest's. `finish` releases the instance, also
+        // when the start fails below.
+        if let egress = options.egress { environment.merge(egress.admit(id)) { _, proxy in proxy } }
         let resolver = CommandResolver(root: options.root, helperDirectory: options.helperDirectory)
         let executable = try resolver.resolve(spec.command.first ?? "", childPath: environment["PATH"]).get()
         let cwd = spec.cwd.map { $0.hasPrefix("/") ? $0 : options.root + "/" + $0 } ?? options.root
         let request = LaunchRequest(
             executable: executable, arguments: spec.command, environment: environment, cwd: cwd,
-            maxMessageBytes: options.maxMessageBytes, execTimeoutMilliseconds: options.execTimeoutMilliseconds)
+            maxMessageBytes: options.maxMessageBytes, execTimeoutMilliseconds: options.execTimeoutMilliseconds, isolation: isolation)
         let child = try await ChildProcess.launch(request, stdoutSink: stdoutSink, onStderr: { output.receive($0) })
+        // The listener inside the child's namespace: 127.0.0.1:<port> there reaches the proxy.
+        if let listener = child.namespaceListener {
+            if let egress = options.egress { egress.adopt(listener: listener, for: id) } else { close(listener) }
+        }
         if let stats = ProcessStats.read(pid: child.pid) {
             ledger?.add(ProcessLedger.Entry(name: spec.name, pid: child.pid, startTicks: stats.startTicks))
             ledgerChanged()
         }
         return child
+    }
+
+    /// The namespace an `isolation: network` spec starts in (nil for `none`), or the reason it
+    /// cannot start on this host at all.
+    ///
+    /// Where namespaces are not permitted the server is not started: the launch fails with a
+    /// `permanent` error, which the restart gate turns into a hold with this reason (shown in
+    /// `/status` and `controller status`) until the spec changes. Chosen over a skip reason in
+    /// desired state: desired state stays a pure function of files and environment (the same
+    /// on the machine that validates and the one that runs), and the shim refuses the same way
+    /// when the probe is stale, so there is one path to "not started" either way.
+    private func networkIsolation(for spec: ServerSpec) async throws(LaunchError) -> NetworkIsolation? {
+        guard spec.isolation == .network else { return nil }
+        let support: IsolationSupport
+        if let injected = options.isolation { support = injected } else { support = await IsolationProbe.support() }
+        if case .unsupported(let reason) = support {
+            throw LaunchError(.isolation, "isolation: network is not possible on this host: \(reason)", permanent: true)
+        }
+        // Without a broker nothing listens inside: an isolated server then has no way out at all.
+        return NetworkIsolation(listenerPort: options.egress?.port ?? 0)
     }
 
     /// Era probe and handshake, retried every `health.interval` until it succeeds; past the
@@ -466,20 +496,23 @@ public actor Supervisor {
     }
 
     /// Records the end of `instance` and forgets it.
-    private func finish(_ instance: Instance, status: ExitStatus?, requested: Bool, isFailure: Bool, reason: String) -> ExitRecord {
+    private func finish(
+        _ instance: Instance, status: ExitStatus?, requested: Bool, isFailure: Bool, reason: String, permanent: Bool = false
+    ) -> ExitRecord {
         let now = clock.now
         let readyFor = instance.readySince.map { now - $0 } ?? .zero
         instance.enter(.stopped, reason: reason, clock: now)
         let record = ExitRecord(
             instance: instance.id, processHash: instance.spec.processHash, pid: instance.child?.pid, status: status, at: Date(),
             clock: now, uptime: now - instance.startedClock, readyFor: readyFor, requested: requested, isFailure: isFailure,
-            reason: reason)
+            reason: reason, permanent: permanent)
         var history = histories[instance.id.name, default: History()]
         history.recent.append(record)
         if history.recent.count > 64 { history.recent.removeFirst(history.recent.count - 64) }
         history.exits += 1
         histories[instance.id.name] = history
         instances[instance.id] = nil
+        options.egress?.release(instance.id)
         if let key = instance.proberKey { StdioProber.shared.unwatch(key) }
         instance.ended.fulfil(record)
         return record

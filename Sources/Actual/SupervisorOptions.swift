@@ -26,13 +26,16 @@ public struct SupervisorOptions: Sendable {
     /// The egress proxy every started process is registered with; nil: children get no proxy
     /// variables (tests of supervision alone).
     public var egress: (any EgressBroker)?
+    /// Whether `isolation: network` servers can be started here; nil: `IsolationProbe`'s cached
+    /// answer (probed once per process). Tests inject an answer.
+    public var isolation: IsolationSupport?
 
     public init(
         root: String, stateDirectory: String? = nil, helperDirectory: String? = CommandResolver.runningBinaryDirectory(),
         environment: Environment, stop: StopPolicy = StopPolicy(), maxMessageBytes: Int = 16 << 20,
         stderrLinesPerSecond: Double = 50, stderrBurst: Int = 200, eventBuffer: Int = 10_000,
         escapeCensusInterval: Duration? = .seconds(5), execTimeoutMilliseconds: Int32 = 10_000,
-        egress: (any EgressBroker)? = nil
+        egress: (any EgressBroker)? = nil, isolation: IsolationSupport? = nil
     ) {
         self.root = root
         self.stateDirectory = stateDirectory
@@ -46,5 +49,6 @@ public struct SupervisorOptions: Sendable {
         self.escapeCensusInterval = escapeCensusInterval
         self.execTimeoutMilliseconds = execTimeoutMilliseconds
         self.egress = egress
+        self.isolation = isolation
     }
 }

@@ -12,8 +12,13 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <sched.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -38,15 +43,198 @@ static long long original_nofile_soft = -1;
 struct omni_exec_status {
     int step;
     int error;
+    int detail;  // see omni_isolation.detail
 };
 
 // In the child: report the failed step through the close-on-exec pipe and exit.
 // write(2) and _exit(2) are async-signal-safe; 127 is the shell's "command not found" status.
-static void fail(int status_fd, int step) {
-    struct omni_exec_status status = {step, errno};
+static void fail_with(int status_fd, int step, int detail) {
+    struct omni_exec_status status = {step, errno, detail};
     ssize_t ignored = write(status_fd, &status, sizeof status);
     (void)ignored;
     _exit(127);
+}
+
+static void fail(int status_fd, int step) { fail_with(status_fd, step, 0); }
+
+// "<id> <id> 1\n" into `buffer` (at least 40 bytes); its length. By hand: snprintf is not
+// async-signal-safe, and nothing between fork and exec may allocate or lock.
+static size_t identity_map(char *buffer, unsigned int id) {
+    char digits[12];
+    size_t count = 0;
+    do {
+        digits[count++] = (char)('0' + id % 10);
+        id /= 10;
+    } while (id > 0 && count < sizeof digits);
+    size_t length = 0;
+    for (int copy = 0; copy < 2; copy++) {
+        for (size_t i = count; i > 0; i--) buffer[length++] = digits[i - 1];
+        buffer[length++] = ' ';
+    }
+    buffer[length++] = '1';
+    buffer[length++] = '\n';
+    return length;
+}
+
+// Writes `text` to a /proc file in one write(2) (id maps must be written whole, at once).
+static int write_proc_file(const char *path, const char *text, size_t length) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t wrote = write(fd, text, length);
+    int saved = errno;
+    close(fd);
+    if (wrote == (ssize_t)length) return 0;
+    errno = wrote < 0 ? saved : EIO;
+    return -1;
+}
+
+// Tests only: removes `capability` from this process's sets, as on a host that grants it not.
+static int drop_capability(int capability) {
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    if (syscall(SYS_capget, &header, data) != 0) return -1;
+    unsigned int index = CAP_TO_INDEX(capability);
+    unsigned int mask = CAP_TO_MASK(capability);
+    data[index].effective &= ~mask;
+    data[index].permitted &= ~mask;
+    data[index].inheritable &= ~mask;
+    return (int)syscall(SYS_capset, &header, data);
+}
+
+// A new network namespace has lo, down: brings it up so 127.0.0.1 works inside. 0, or -1 with
+// errno and `*detail` (1 socket, 2 SIOCGIFFLAGS, 3 SIOCSIFFLAGS).
+static int loopback_up(int *detail) {
+    int control = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (control < 0) {
+        *detail = 1;
+        return -1;
+    }
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    memcpy(request.ifr_name, "lo", 3);
+    int rc = ioctl(control, SIOCGIFFLAGS, &request);
+    *detail = 2;
+    if (rc == 0) {
+        request.ifr_flags |= IFF_UP | IFF_RUNNING;
+        rc = ioctl(control, SIOCSIFFLAGS, &request);
+        *detail = 3;
+    }
+    int saved = errno;
+    close(control);
+    errno = saved;
+    return rc == 0 ? 0 : -1;
+}
+
+// In the child, between fork and exec (async-signal-safe syscalls only): a network namespace
+// of its own with lo up, and optionally the in-namespace listener; one message to the parent
+// over `pass_fd` says the mode (and carries the listener). Fails the spawn on any error: a child
+// that asked for isolation never runs without it.
+static void isolate(int status_fd, int pass_fd, const omni_isolation *isolation) {
+    // The ids before the user namespace exists (inside it they read as the overflow id).
+    unsigned int uid = (unsigned int)geteuid();
+    unsigned int gid = (unsigned int)getegid();
+    char mode = 1;
+    if (isolation->drop_capability > 0 && drop_capability(isolation->drop_capability) != 0) {
+        fail_with(status_fd, OMNI_SPAWN_UNSHARE, errno);
+    }
+    int step = 0;
+    int detail = 0;
+    // Only "not permitted" falls back; anything else (ENOMEM, ENOSPC) is reported as is.
+    if (unshare(CLONE_NEWNET) != 0) {
+        step = OMNI_SPAWN_UNSHARE;
+        detail = errno;
+    } else if (loopback_up(&detail) != 0) {
+        // CAP_SYS_ADMIN without CAP_NET_ADMIN: the namespace exists, lo cannot be raised in it.
+        step = OMNI_SPAWN_LOOPBACK;
+    }
+    if (step != 0) {
+        int first = errno;
+        if (first != EPERM && first != EACCES) fail_with(status_fd, step, step == OMNI_SPAWN_UNSHARE ? first : detail);
+        // A user namespace of our own grants both capabilities over a network namespace that
+        // the new user namespace owns (and nothing outside it).
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) fail_with(status_fd, OMNI_SPAWN_UNSHARE, first);
+        mode = 2;
+        char map[40];
+        // setgroups must be denied before an unprivileged process may write gid_map.
+        if (write_proc_file("/proc/self/setgroups", "deny", 4) != 0) fail_with(status_fd, OMNI_SPAWN_ID_MAP, 1);
+        if (write_proc_file("/proc/self/uid_map", map, identity_map(map, uid)) != 0) fail_with(status_fd, OMNI_SPAWN_ID_MAP, 2);
+        if (write_proc_file("/proc/self/gid_map", map, identity_map(map, gid)) != 0) fail_with(status_fd, OMNI_SPAWN_ID_MAP, 3);
+        if (loopback_up(&detail) != 0) fail_with(status_fd, OMNI_SPAWN_LOOPBACK, detail);
+    }
+    int listener = -1;
+    if (isolation->listener_port > 0) {
+        // Non-blocking for the parent's event loop (the flag is the open file's, and the
+        // parent's copy is the only one left after exec).
+        listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (listener < 0) fail_with(status_fd, OMNI_SPAWN_LISTENER, 1);
+        struct sockaddr_in address;
+        memset(&address, 0, sizeof address);
+        address.sin_family = AF_INET;
+        address.sin_port = htons(isolation->listener_port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0) fail_with(status_fd, OMNI_SPAWN_LISTENER, 2);
+        if (listen(listener, SOMAXCONN) != 0) fail_with(status_fd, OMNI_SPAWN_LISTENER, 3);
+    }
+    struct iovec payload = {&mode, 1};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } rights;
+    memset(&rights, 0, sizeof rights);
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &payload;
+    message.msg_iovlen = 1;
+    if (listener >= 0) {
+        message.msg_control = rights.buffer;
+        message.msg_controllen = sizeof rights.buffer;
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(header), &listener, sizeof(int));
+    }
+    ssize_t sent;
+    do {
+        sent = sendmsg(pass_fd, &message, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (sent != 1) fail_with(status_fd, OMNI_SPAWN_PASS, 0);
+    // The parent holds it now; the server itself never gets the listener.
+    if (listener >= 0) close(listener);
+    close(pass_fd);
+}
+
+// In the parent: the child's one message (sent before exec, so queued by the time the status
+// pipe reads end-of-file). 0, or -1 and errno.
+static int receive_isolation(int pass_fd, omni_isolation *isolation) {
+    char mode = 0;
+    struct iovec payload = {&mode, 1};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } rights;
+    memset(&rights, 0, sizeof rights);
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &payload;
+    message.msg_iovlen = 1;
+    message.msg_control = rights.buffer;
+    message.msg_controllen = sizeof rights.buffer;
+    ssize_t got;
+    do {
+        got = recvmsg(pass_fd, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) return -1;
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    if (header != NULL && header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) {
+        memcpy(&isolation->listener_fd, CMSG_DATA(header), sizeof(int));
+    }
+    isolation->mode = mode;
+    if (got != 1 || (message.msg_flags & MSG_CTRUNC) || (isolation->listener_port > 0 && isolation->listener_fd < 0)) {
+        errno = EPROTO;
+        return -1;
+    }
+    return 0;
 }
 
 // close_range(2) (Linux 5.9+); before that, close(2) one by one up to the descriptor limit.
@@ -55,6 +243,14 @@ static void close_all(unsigned int first, unsigned int last) {
     struct rlimit limit;
     unsigned int top = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 65536 ? (unsigned int)limit.rlim_cur : 65536;
     for (unsigned int fd = first; fd <= last && fd < top; fd++) close((int)fd);
+}
+
+// Closes both ends of a pair that may not have been created (-1).
+static void close_pair(int pair[2]) {
+    for (int end = 0; end < 2; end++) {
+        if (pair[end] >= 0) close(pair[end]);
+        pair[end] = -1;
+    }
 }
 
 // Moves `fd` to `target` unless it is already there; a descriptor that is also needed at a
@@ -69,11 +265,28 @@ static int place(int fd, int target) {
 }
 
 pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
+    return omni_spawn_isolated(request, NULL, step, error);
+}
+
+pid_t omni_spawn_isolated(const omni_spawn_request *request, omni_isolation *isolation, int *step, int *error) {
+    // The isolated child's one message back: its mode, and the listener (SCM_RIGHTS).
+    int pass[2] = {-1, -1};
+    if (isolation != NULL) {
+        isolation->listener_fd = -1;
+        isolation->mode = 0;
+        isolation->detail = 0;
+        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pass) != 0) {
+            *step = OMNI_SPAWN_PASS;
+            *error = errno;
+            return -1;
+        }
+    }
     int status_pipe[2];
     // O_CLOEXEC: a successful execve closes the write end, so the parent's read returns 0.
     if (pipe2(status_pipe, O_CLOEXEC) != 0) {
         *step = OMNI_SPAWN_PIPE;
         *error = errno;
+        close_pair(pass);
         return -1;
     }
     // A controller started with 0, 1 or 2 closed could get the pipe there, where placing the
@@ -86,6 +299,7 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
                 *error = errno;
                 close(status_pipe[0]);
                 close(status_pipe[1]);
+                close_pair(pass);
                 return -1;
             }
             close(status_pipe[end]);
@@ -106,6 +320,7 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
         *error = errno;
         close(status_pipe[0]);
         close(status_pipe[1]);
+        close_pair(pass);
         return -1;
     }
     if (pid == 0) {
@@ -143,6 +358,18 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        if (isolation != NULL) {
+            close(pass[0]);
+            isolate(status_fd, pass[1], isolation);
+            // The support probe stops here: isolated, nothing to run.
+            if (isolation->probe_only) _exit(0);
+            // A new user namespace changes credentials; make sure the death signal survived.
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(status_fd, OMNI_SPAWN_PDEATHSIG);
+            if (getppid() != parent) {
+                errno = ESRCH;
+                fail(status_fd, OMNI_SPAWN_PARENT_GONE);
+            }
+        }
         // Raise the three pipe ends above 2 first, so that placing one cannot overwrite another.
         int in = fcntl(request->stdin_fd, F_DUPFD, 3);
         int out = fcntl(request->stdout_fd, F_DUPFD, 3);
@@ -180,6 +407,7 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
         if (ready == 0) {
             kill(pid, SIGKILL);
             close(status_pipe[0]);
+            close_pair(pass);
             *step = OMNI_SPAWN_EXEC;
             *error = ETIMEDOUT;
             return -pid;
@@ -193,7 +421,25 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error) {
         // The child failed before exec and has exited with 127; the caller reaps it.
         *step = status.step;
         *error = status.error;
+        if (isolation != NULL) isolation->detail = status.detail;
+        close_pair(pass);
         return -pid;
+    }
+    if (isolation != NULL) {
+        close(pass[1]);
+        int received = receive_isolation(pass[0], isolation);
+        int saved = errno;
+        close(pass[0]);
+        if (received != 0) {
+            // Isolated but without its listener: a server that cannot reach the proxy would
+            // fail in ways nobody could explain. Fail the start instead.
+            if (isolation->listener_fd >= 0) close(isolation->listener_fd);
+            isolation->listener_fd = -1;
+            kill(pid, SIGKILL);
+            *step = OMNI_SPAWN_PASS;
+            *error = saved;
+            return -pid;
+        }
     }
     *step = OMNI_SPAWN_OK;
     *error = 0;

@@ -13,8 +13,10 @@ enum CommandRouter {
                    (--against) or against nothing; exit 0 no changes, 1 changes, 2 error
           status   [--url URL]   a running controller's servers, phases, restarts
           health   [--url URL]   /readyz as an exit status (0 ready)
-          validate [--root DIR] [--env NAME] [--format text|json|github]
-                   validate config layers and every manifest; exit 0 valid, 1 invalid
+          validate [--root DIR] [--env NAME] [--format text|json|github] [--strict]
+                   validate config layers and every manifest; exit 0 valid, 1 invalid;
+                   --strict also warns about long-lived credentials where the provider
+                   offers workload identity or OIDC (warnings never change the exit status)
           schema   [--kind manifest|config]
                    print the JSON Schema (2020-12) of manifests or config layers
           matrix   [--root DIR] [--env NAME]

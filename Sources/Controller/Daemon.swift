@@ -92,6 +92,9 @@ actor Daemon {
         let supervisor = Supervisor(options: SupervisorOptions(root: root, stateDirectory: root + "/var", environment: process))
         self.supervisor = supervisor
         await supervisor.reclaimLeftovers()
+        // Once, before anything starts: whether `isolation: network` servers can run here (the
+        // supervisor keeps the answer; a server that cannot run is held with the reason).
+        logger.log(.info, "isolation", "isolation: network \(await IsolationProbe.support())")
         if config.otelEnabled {
             switch TraceWiring.make(config, logger: logger) {
             case .success(let wiring):

@@ -2,7 +2,7 @@ import Desired
 import JSON
 
 /// The non-secret part of a spec, as `/status` shows it:
-/// policies and egress, never command, env or url (which may carry secrets).
+/// policies, egress and isolation, never command, env or url (which may carry secrets).
 enum PolicySummary {
     static func json(_ spec: ServerSpec) -> JSONValue {
         let p = spec.policies
@@ -16,6 +16,7 @@ enum PolicySummary {
             ("restart.backoff", .string(p.restart.backoff.map(DurationText.format).joined(separator: ", "))),
             ("restart.budget", .string(p.restart.budget.description)), ("restart.quarantine", duration(p.restart.quarantine)),
             ("restart.reset_after", duration(p.restart.resetAfter)), ("egress", .string(spec.egress.joined(separator: ", "))),
+            ("isolation", .string(spec.isolation.rawValue)),
         ])
     }
 }

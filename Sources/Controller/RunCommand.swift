@@ -7,14 +7,21 @@ import Glibc
 /// SIGINT (graceful: stop accepting, stop every server, exit 0); a second signal stops at once.
 /// SIGHUP reloads the files.
 enum RunCommand {
-    static let help = """
+    static var help: String {
+        """
         usage: controller run [--root DIR] [--env NAME] [--listen HOST:PORT]
 
         Runs the controller: watches servers/ and config/, keeps the servers running as they
         say, and serves /healthz, /readyz, /status and /metrics on the listen address.
         SIGTERM or SIGINT stops every server and exits 0; a second signal exits at once.
         SIGHUP re-reads the files.
+
+        Without --listen: OMNI_LISTEN, else the config's listen: (built in: \(ListenAddress.builtin)).
+        Off loopback, the variable auth.tokens_env names (OMNI_API_TOKENS) must hold a token.
+        State (process ledger, session key, ended sessions; the audit log unless audit.path
+        says otherwise) is written under <root>/var and nowhere else.
         """
+    }
 
     static func run(_ arguments: [String]) async -> Int32 {
         var arguments = Arguments(arguments)

@@ -5,10 +5,18 @@ import JSON
 enum ValidateCommand {
     static func run(_ arguments: inout Arguments) throws(Arguments.Problem) -> Int32 {
         let format = try arguments.choice("--format", ["text", "json", "github"], default: "text")
+        // --strict adds warnings (long-lived credentials where an identity route exists); like
+        // every warning they are reported, and the exit status still counts errors only.
+        let strict = arguments.flag("--strict")
         let workspace = try CommandRouter.workspace(&arguments)
         try arguments.finish()
-        let load = workspace.load(Environment.process())
-        let diagnostics = (load.diagnostics + EnvExample.undocumented(load, workspace: workspace)).normalized()
+        let process = Environment.process()
+        let load = workspace.load(process)
+        var found = load.diagnostics + EnvExample.undocumented(load, workspace: workspace)
+        if strict, let state = load.state {
+            found += StaticCredentialCheck.warnings(state, environment: workspace.environment(process).0)
+        }
+        let diagnostics = found.normalized()
         let errors = diagnostics.filter { $0.severity == .error }.count
         let warnings = diagnostics.count - errors
         let files = load.manifestFiles.count + load.configFiles.count

@@ -15,6 +15,7 @@ enum BuiltinConfig {
           limits: { rps: 10, burst: 20, concurrency: 8, request_timeout: 30s }
           health: { interval: 15s, timeout: 5s, failure_threshold: 3, startup_timeout: 30s }
           restart: { policy: always, backoff: [500ms, 1s, 2s, 5s], budget: 5/60s, quarantine: 5m, reset_after: 30s }
+          isolation: none
         features: {}
         """
 

@@ -43,14 +43,18 @@ public struct DesiredState: Sendable, Hashable {
                     at: at, path: problem.path, problem.message, hint: "the other value is the default from \(problem.position)")
             }
             diagnostics += problems
-            if problems.hasErrors { continue }
+            let isolationProblems = Isolation.problems(manifest, merged: merged)
+            diagnostics += isolationProblems
+            if problems.hasErrors || isolationProblems.hasErrors { continue }
             byName[manifest.name] = manifest
             let enabled = overrides[environmentKey(manifest.name)]?.enabled ?? config.features[manifest.name]?.enabled ?? false
             guard enabled else {
                 skipped[manifest.name] = .disabled
                 continue
             }
-            switch ServerResolver.resolve(manifest, policies: Policies(node: merged), environment: environment) {
+            switch ServerResolver.resolve(
+                manifest, policies: Policies(node: merged), isolation: Isolation(policies: merged), environment: environment)
+            {
             case .ready(let spec): servers[manifest.name] = spec
             case .skipped(let reason, let problems):
                 skipped[manifest.name] = reason

@@ -32,9 +32,11 @@ public struct Manifest: Sendable, Hashable {
     public var secretPositions: [SourcePosition]
     public var scopes: [String]
     public var egress: [String]
-    /// `{limits, health, restart}` as written; `defaults:` fill the rest.
+    /// `{limits, health, restart, isolation}` as written; `defaults:` fill the rest.
     public var policies: YAMLNode
     public var file: String
+    /// `credentials:`: the provider's identity route, if the manifest documents one.
+    public var credentials: CredentialRoute? = nil
 
     /// Every controller variable this manifest reads: secrets and `${VAR}` references, in order.
     public var variables: [(name: String, position: SourcePosition)] {

@@ -30,7 +30,12 @@ public enum ManifestReader {
                     hint: "rename the file to \(name).yaml or write name: \(stem)"))
         }
         if diagnostics.hasErrors { return (nil, diagnostics) }
-        return (decode(root, file: file), diagnostics)
+        let manifest = decode(root, file: file)
+        if let node = root["credentials"] {
+            diagnostics += CredentialRoute.check(node, variables: Set(manifest.variables.map(\.name)))
+            if diagnostics.hasErrors { return (nil, diagnostics) }
+        }
+        return (manifest, diagnostics)
     }
 
     /// Builds the typed manifest from a node that passed validation.
@@ -40,7 +45,7 @@ public enum ManifestReader {
             let interpolation = Interpolation.parse(raw).ok ?? Interpolation(segments: [.literal(raw)])
             return Manifest.Text(raw: raw, interpolation: interpolation, position: node.position)
         }
-        let policyKeys: Set = ["limits", "health", "restart"]
+        let policyKeys: Set = ["limits", "health", "restart", "isolation"]
         let policies = (root.pairs ?? []).filter { policyKeys.contains($0.key) }
         return Manifest(
             name: root["name"]?.text ?? "",
@@ -56,6 +61,7 @@ public enum ManifestReader {
             scopes: root["scopes"]?.items?.compactMap(\.text) ?? [],
             egress: root["egress"]?.items?.compactMap(\.text) ?? [],
             policies: YAMLNode(.mapping(policies), at: root.position),
-            file: file)
+            file: file,
+            credentials: root["credentials"].map(CredentialRoute.decode))
     }
 }

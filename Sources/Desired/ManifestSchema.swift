@@ -46,9 +46,11 @@ public enum ManifestSchema {
                     .array(
                         of: .string(.hostPattern, description: "host, *.domain, optional :port."), unique: true,
                         description: "Outbound hosts the server may reach; [] means none.")),
+                Field("credentials", CredentialRoute.schema),
                 Field("limits", PolicySchemas.limits),
                 Field("health", PolicySchemas.health),
                 Field("restart", PolicySchemas.restart),
+                Field("isolation", PolicySchemas.isolation),
             ],
             conditions: [
                 Condition(when: "transport", is: "stdio", requires: ["command"], forbids: ["url"]),

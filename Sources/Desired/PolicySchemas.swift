@@ -54,9 +54,16 @@ public enum PolicySchemas {
                         description: "Continuous readiness after which the backoff starts over (1s..24h).")),
             ]))
 
+    /// How the process is started with respect to the network (`Isolation`).
+    public static let isolation = Schema.string(
+        .oneOf(Isolation.allCases.map(\.rawValue)),
+        description:
+            "none (the controller's network) or network (a network namespace of its own with only loopback: the egress proxy is the only way out). Not for transport: http servers with a command."
+    )
+
     /// What `defaults:` may hold: the policies, filled into every manifest that omits them.
     public static let defaults = Schema.object(
         ObjectSchema(
             "Policies filled into every manifest that does not set them.",
-            fields: [Field("limits", limits), Field("health", health), Field("restart", restart)]))
+            fields: [Field("limits", limits), Field("health", health), Field("restart", restart), Field("isolation", isolation)]))
 }

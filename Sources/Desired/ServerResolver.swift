@@ -7,7 +7,7 @@ enum ServerResolver {
 
     /// - Parameter policies: the manifest's policies with `defaults:` filled in (the caller has
     ///   merged them already to check the cross-field rules).
-    static func resolve(_ manifest: Manifest, policies: Policies, environment: Environment) -> Outcome {
+    static func resolve(_ manifest: Manifest, policies: Policies, isolation: Isolation = .none, environment: Environment) -> Outcome {
         var missing: [String] = []
         var secretValues: [String] = []
         for name in manifest.secrets {
@@ -30,6 +30,10 @@ enum ServerResolver {
         let cwd = manifest.cwd.map(resolve)
         var env: [String: String] = [:]
         for variable in manifest.env { env[variable.name] = resolve(variable.value) }
+        if let route = manifest.credentials, route.isInUse(environment) {
+            // The identity route stands in for the long-lived variables it replaces.
+            missing.removeAll { route.replaces.contains($0) }
+        }
         if !missing.isEmpty {
             var unique: [String] = []
             for name in missing where !unique.contains(name) { unique.append(name) }
@@ -42,6 +46,6 @@ enum ServerResolver {
         return .ready(
             ServerSpec(
                 manifest: manifest, command: command, url: url, cwd: cwd, env: env, secretValues: secretValues,
-                policies: policies))
+                policies: policies, isolation: isolation))
     }
 }

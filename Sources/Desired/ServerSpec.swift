@@ -13,16 +13,18 @@ public struct ServerSpec: Sendable, Hashable {
     public var secretValues: [String]
     public var scopes: [String]
     public var egress: [String]
+    /// `isolation` after `defaults:`; part of `processHash` (it changes how the process starts).
+    public var isolation: Isolation
     public var policies: Policies
     public var file: String
-    /// Changes when a new process is needed: command, env values, cwd, transport, url.
+    /// Changes when a new process is needed: command, env values, cwd, transport, url, isolation.
     public var processHash: String
     /// Changes when only policies changed, applied in place: limits, health, restart, egress.
     public var policyHash: String
 
     init(
         manifest: Manifest, command: [String], url: String?, cwd: String?, env: [String: String],
-        secretValues: [String], policies: Policies
+        secretValues: [String], policies: Policies, isolation: Isolation = .none
     ) {
         name = manifest.name
         description = manifest.description
@@ -35,12 +37,16 @@ public struct ServerSpec: Sendable, Hashable {
         self.secretValues = secretValues
         scopes = manifest.scopes
         egress = manifest.egress
+        self.isolation = isolation
         self.policies = policies
         file = manifest.file
-        processHash = ServerSpec.hash([
+        var process = [
             ["transport", transport.rawValue], ["command"] + command, ["url", url ?? ""], ["cwd", cwd ?? ""],
             ["env"] + env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-        ])
+        ]
+        // Only when set, so that the hashes of servers that do not isolate stay as they were.
+        if isolation != .none { process.append(["isolation", isolation.rawValue]) }
+        processHash = ServerSpec.hash(process)
         let limits = policies.limits
         let health = policies.health
         let restart = policies.restart

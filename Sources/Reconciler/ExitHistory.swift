@@ -8,11 +8,15 @@ public struct PastExit: Sendable, Hashable {
     public var code: Int32?
     /// Whether the controller asked it to stop (those never count against it).
     public var requested: Bool
+    /// Why this spec can never start on this host (a start refused for `isolation: network`
+    /// where namespaces are not permitted); nil for every ordinary exit.
+    public var permanentReason: String?
 
-    public init(at: Duration, readyFor: Duration, code: Int32?, requested: Bool = false) {
+    public init(at: Duration, readyFor: Duration, code: Int32?, requested: Bool = false, permanentReason: String? = nil) {
         self.at = at
         self.readyFor = readyFor
         self.code = code
         self.requested = requested
+        self.permanentReason = permanentReason
     }
 }

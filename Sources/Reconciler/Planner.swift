@@ -67,7 +67,9 @@ public enum Planner {
             }
             let gate = RestartGate(policy: spec.policies.restart, seed: seed(name))
             let history = (server?.history ?? []).filter { $0.processHash == spec.processHash }.map { record in
-                PastExit(at: record.clock, readyFor: record.readyFor, code: record.status?.code, requested: !record.isFailure)
+                PastExit(
+                    at: record.clock, readyFor: record.readyFor, code: record.status?.code, requested: !record.isFailure,
+                    permanentReason: record.permanent ? record.reason : nil)
             }
             guard var newest = live.last else {
                 switch gate.decide(history: history, now: now) {

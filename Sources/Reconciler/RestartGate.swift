@@ -18,6 +18,8 @@ import Metering
 /// - After a quarantine, one half-open start; if it fails before a healthy stretch, the next
 ///   quarantine is twice as long, up to 1 h; a healthy stretch ends the doubling.
 /// - `restart: never` never restarts; `on-failure` does not restart after exit 0.
+/// - A start that cannot succeed on this host (`PastExit.permanentReason`) is not tried again
+///   until the spec changes, whatever the policy: retrying would fail the same way.
 public struct RestartGate: Sendable, Hashable {
     public enum Decision: Sendable, Hashable {
         /// Never ran, or may start now; `attempt` counts exits since the last healthy stretch.
@@ -46,6 +48,7 @@ public struct RestartGate: Sendable, Hashable {
     public func decide(history: [PastExit], now: Duration) -> Decision {
         let exits = history.filter { !$0.requested }.sorted { $0.at < $1.at }
         guard let last = exits.last else { return .startNow(reason: "not running") }
+        if let why = last.permanentReason { return .done(reason: why) }
         switch policy.mode {
         case .never: return .done(reason: "restart policy never; \(describe(last))")
         case .onFailure where last.code == 0: return .done(reason: "exited cleanly; restart policy on-failure")

@@ -11,6 +11,7 @@ public enum SpecDiff {
         if old.command != new.command { changes.append("command changed") }
         if old.url != new.url { changes.append("url changed") }
         if old.cwd != new.cwd { changes.append("cwd changed") }
+        if old.isolation != new.isolation { changes.append("isolation \(old.isolation.rawValue) → \(new.isolation.rawValue)") }
         let names = Set(old.env.keys).union(new.env.keys).sorted()
         for name in names where old.env[name] != new.env[name] {
             switch (old.env[name], new.env[name]) {

@@ -102,7 +102,8 @@ final class Fleet: Sendable {
     /// A new root, removed on deinit; or `root`, an existing one that the caller owns.
     init(
         root existing: String? = nil, stop: StopPolicy = StopPolicy(stdinGrace: .milliseconds(500), killAfter: .seconds(2)),
-        maxMessageBytes: Int = 1 << 20, escapeCensusInterval: Duration? = .seconds(5)
+        maxMessageBytes: Int = 1 << 20, escapeCensusInterval: Duration? = .seconds(5), egress: (any EgressBroker)? = nil,
+        isolation: IsolationSupport? = nil
     ) throws {
         root = existing ?? NSTemporaryDirectory() + "omni-actual-" + UUID().uuidString
         ownsRoot = existing == nil
@@ -114,7 +115,7 @@ final class Fleet: Sendable {
             options: SupervisorOptions(
                 root: root, stateDirectory: root + "/var", helperDirectory: Built.debug, environment: environment, stop: stop,
                 maxMessageBytes: maxMessageBytes, stderrLinesPerSecond: 50, stderrBurst: 20,
-                escapeCensusInterval: escapeCensusInterval))
+                escapeCensusInterval: escapeCensusInterval, egress: egress, isolation: isolation))
         log = EventLog(supervisor.events)
     }
 
@@ -125,7 +126,7 @@ final class Fleet: Sendable {
     func spec(
         _ name: String, command: [String] = ["mcp-demo"], flags: String = "", env: [String: String] = [:], cwd: String? = nil,
         transport: String = "stdio", url: String? = nil,
-        health: String = "{ interval: 1s, timeout: 500ms, failure_threshold: 2, startup_timeout: 10s }"
+        health: String = "{ interval: 1s, timeout: 500ms, failure_threshold: 2, startup_timeout: 10s }", isolation: String? = nil
     ) throws -> ServerSpec {
         var environment = env
         if !flags.isEmpty { environment["MCP_DEMO_FLAGS"] = flags }
@@ -139,6 +140,7 @@ final class Fleet: Sendable {
             \(environment.isEmpty ? "" : "env:\n" + envLines)
             \(cwd.map { "cwd: \"\($0)\"" } ?? "")
             health: \(health)
+            \(isolation.map { "isolation: \($0)" } ?? "")
             """
         try Data(yaml.utf8).write(to: URL(fileURLWithPath: root + "/servers/\(name).yaml"))
         try Data("features: { \(name): { enabled: true } }\n".utf8).write(to: URL(fileURLWithPath: root + "/config/default.yaml"))

@@ -17,7 +17,7 @@ import Testing
             ["defaults", "limits", "request_timeout"], ["defaults", "health", "interval"], ["defaults", "health", "timeout"],
             ["defaults", "health", "failure_threshold"], ["defaults", "health", "startup_timeout"], ["defaults", "restart", "policy"],
             ["defaults", "restart", "backoff"], ["defaults", "restart", "budget"], ["defaults", "restart", "quarantine"],
-            ["defaults", "restart", "reset_after"],
+            ["defaults", "restart", "reset_after"], ["defaults", "isolation"],
         ]
         for path in paths {
             let found = path.reduce(Optional(node)) { $0?[$1] }

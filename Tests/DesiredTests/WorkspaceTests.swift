@@ -121,16 +121,17 @@ import Testing
             "homepage: https://a.dev\nenv: { T: \"${A_TOKEN}\", M: \"${A_MODE:-x}\" }\nsecrets: [A_TOKEN]\nscopes: [\"repo:read\"]\negress: [api.a.dev]"
         )
         let parsed = try #require(ManifestReader.read(Array(text.utf8), file: "a.yaml", stem: "a").0)
-        let other = try #require(ManifestReader.read(Array(manifest("b", "limits: { rps: 0.5 }").utf8), file: "b.yaml", stem: "b").0)
+        let other = try #require(
+            ManifestReader.read(Array(manifest("b", "limits: { rps: 0.5 }\nisolation: network").utf8), file: "b.yaml", stem: "b").0)
         let defaults = try parse("limits: { rps: 4 }\n")
         let markdown = CapabilityMatrix.markdown([other, parsed], defaults: defaults)
         let rows = markdown.split(separator: "\n").filter { $0.hasPrefix("| [") || $0.hasPrefix("| b") }
         #expect(rows.count == 2)
         #expect(
             rows[0]
-                == "| [a](https://a.dev) | test server a | stdio | `A_TOKEN` *secret*, `A_MODE` | `repo:read` | `api.a.dev` | 4 rps, burst 20, 8 concurrent, 30s timeout |"
+                == "| [a](https://a.dev) | test server a | stdio | `A_TOKEN` *secret*, `A_MODE` | `repo:read` | static secret (no identity route documented) | `api.a.dev` | none | 4 rps, burst 20, 8 concurrent, 30s timeout |"
         )
-        #expect(rows[1] == "| b | test server b | stdio | — | — | none | 0.5 rps, burst 20, 8 concurrent, 30s timeout |")
+        #expect(rows[1] == "| b | test server b | stdio | — | — | — | none | network | 0.5 rps, burst 20, 8 concurrent, 30s timeout |")
     }
 
     @Test func jsonSchemaCarriesTheSameRules() {

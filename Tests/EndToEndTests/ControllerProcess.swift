@@ -15,13 +15,22 @@ struct ControllerProcess {
     /// `.build/debug/controller`, which `swift test` builds with the tests.
     static let binary = root + "/.build/debug/controller"
 
+    /// What a child controller gets besides the test's variables: under
+    /// `swift test --enable-code-coverage`, the profile pattern SwiftPM gave this process, so
+    /// the child's counters land beside the test binary's and are merged into the coverage
+    /// export (Sources/Controller is mostly exercised through the binary).
+    static let profile: [String: String] =
+        ProcessInfo.processInfo.environment["LLVM_PROFILE_FILE"].map {
+            ["LLVM_PROFILE_FILE": $0]
+        } ?? [:]
+
     /// Runs `controller arguments…` in `directory` with exactly `environment` (plus PATH).
     static func run(_ arguments: [String], in directory: String = root, environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { a, _ in a }
+        process.environment = environment.merging(["PATH": "/usr/bin:/bin"].merging(profile) { a, _ in a }) { a, _ in a }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

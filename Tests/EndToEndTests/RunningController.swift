@@ -12,11 +12,16 @@ final class RunningController: @unchecked Sendable {
     /// Set when the output reached end of file (the process and its children closed it).
     private let ended = Mutex(false)
 
-    init(root: String, environment: [String: String] = [:], extra: [String] = []) throws {
+    /// `wrapper`: a command that execs its last argument with the rest (the controller and its
+    /// arguments follow it), e.g. to run the controller where namespaces are not permitted.
+    init(root: String, environment: [String: String] = [:], extra: [String] = [], wrapper: [String] = []) throws {
         port = RunningController.freePort()
-        process.executableURL = URL(fileURLWithPath: ControllerProcess.binary)
-        process.arguments = ["run", "--root", root, "--listen", "127.0.0.1:\(port)"] + extra
-        process.environment = environment.merging(["PATH": ControllerProcess.root + "/.build/debug:/usr/bin:/bin"]) { a, _ in a }
+        let arguments = ["run", "--root", root, "--listen", "127.0.0.1:\(port)"] + extra
+        process.executableURL = URL(fileURLWithPath: wrapper.first ?? ControllerProcess.binary)
+        process.arguments = wrapper.isEmpty ? arguments : Array(wrapper.dropFirst()) + [ControllerProcess.binary] + arguments
+        process.environment = environment.merging(
+            ["PATH": ControllerProcess.root + "/.build/debug:/usr/bin:/bin"].merging(ControllerProcess.profile) { a, _ in a }
+        ) { a, _ in a }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out

@@ -186,3 +186,49 @@ import Testing
         }
     }
 }
+
+/// `controller validate --strict` on the repository's own catalogue: the aws server given
+/// static keys is warned about (once, pointing at its `credentials:`), the exit status stays 0,
+/// and the identity route instead of keys is not warned about.
+@Suite struct ValidateStrictTests {
+    @Test func strictWarnsAboutStaticKeysWhereAnIdentityRouteExists() throws {
+        let keys = ["OMNI_FEATURE_AWS": "true", "AWS_ACCESS_KEY_ID": "AKIA-not-a-real-key", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value"]
+        let plain = try ControllerProcess.run(["validate"], environment: keys)
+        #expect(plain.status == 0)
+        #expect(!plain.stdout.contains("warning: credentials"))
+        let strict = try ControllerProcess.run(["validate", "--strict"], environment: keys)
+        let lines = try String(contentsOfFile: ControllerProcess.root + "/servers/aws.yaml", encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        let line = try #require(lines.firstIndex { $0 == "  provider: aws" }) + 1
+        #expect(strict.status == 0, "\(strict.stdout)")
+        #expect(
+            strict.stdout.contains(
+                "servers/aws.yaml:\(line):3: warning: credentials: aws uses the long-lived AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY where aws offers workload identity"
+            ), "\(strict.stdout)")
+        #expect(strict.stdout.contains("= hint: IRSA:"))
+        #expect(strict.stdout.contains("0 errors, 1 warning"))
+        #expect(!strict.stdout.contains("s3cr3t-value"))
+        let github = try ControllerProcess.run(["validate", "--strict", "--format", "github"], environment: keys)
+        #expect(github.stdout.contains("::warning file="), "\(github.stdout)")
+        let route = try ControllerProcess.run(
+            ["validate", "--strict"],
+            environment: [
+                "OMNI_FEATURE_AWS": "true", "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/mcp",
+                "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/token",
+            ])
+        #expect(route.status == 0)
+        #expect(route.stdout.contains("will run (1): aws"), "\(route.stdout)")
+        #expect(route.stdout.contains("0 errors, 0 warnings"))
+    }
+
+    @Test func theMatrixShowsScopesAndThePreferredRoute() throws {
+        let matrix = try ControllerProcess.run(["matrix"])
+        #expect(matrix.status == 0)
+        let aws = try #require(matrix.stdout.split(separator: "\n").first { $0.hasPrefix("| [aws]") })
+        #expect(aws.contains("`ReadOnlyAccess`"))
+        #expect(aws.contains("workload identity (aws): IRSA"))
+        #expect(aws.contains("replaces `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`"))
+        let gdrive = try #require(matrix.stdout.split(separator: "\n").first { $0.hasPrefix("| [gdrive]") })
+        #expect(gdrive.contains("none usable (gcp)"))
+    }
+}

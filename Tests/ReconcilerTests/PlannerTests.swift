@@ -28,6 +28,7 @@ import Testing
         ("command: [mcp-demo, --era, legacy]", "command changed"),
         ("env: { MODE: slow }", "env MODE added"),
         ("cwd: /tmp", "cwd changed"),
+        ("isolation: network", "isolation none → network"),
     ])
     func aProcessChangeIsAReplace(extra: String, reason: String) {
         let old = World.spec("time")

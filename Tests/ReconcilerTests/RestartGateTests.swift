@@ -146,3 +146,39 @@ import Testing
         }
     }
 }
+
+/// A start the host can never allow (`isolation: network` where namespaces are not permitted)
+/// is held with its reason until the spec changes, whatever the restart policy.
+@Suite struct PermanentStartFailureTests {
+    @Test func theGateHoldsAPermanentFailureForGood() {
+        let gate = RestartGate(policy: RestartGateTests.policy, seed: 42)
+        let refused = PastExit(
+            at: .seconds(1), readyFor: .zero, code: nil, permanentReason: "spawn failed: isolation: network is not possible")
+        let decision = gate.decide(history: [refused], now: .seconds(100_000))
+        #expect(decision == .done(reason: "spawn failed: isolation: network is not possible"))
+    }
+
+    @Test func thePlannerShowsTheReasonAndStartsNothingUntilTheSpecChanges() {
+        let desired = World.desired(["iso": "isolation: network"], enabled: ["iso"])
+        guard let spec = desired.servers["iso"] else {
+            Issue.record("no spec")
+            return
+        }
+        var record = World.exit(spec, at: 1, code: nil)
+        record.status = nil
+        record.reason = "spawn failed: isolation: network is not possible on this host: unshare(CLONE_NEWNET): Operation not permitted"
+        record.permanent = true
+        let plan = Planner.plan(
+            desired: desired, actual: World.actual([], history: [record]), now: .seconds(100_000),
+            rollout: RolloutPolicy(maxUnavailablePercent: 25))
+        #expect(plan.actions.isEmpty)
+        #expect(plan.holds["iso"] == .finished(reason: record.reason))
+        #expect(plan.holds["iso"]?.description.hasPrefix("not restarted: spawn failed: isolation: network is not possible") == true)
+        // Once the manifest no longer asks for isolation, the old refusal does not hold it.
+        let changed = World.desired(["iso": ""], enabled: ["iso"])
+        let after = Planner.plan(
+            desired: changed, actual: World.actual([], history: [record]), now: .seconds(100_000),
+            rollout: RolloutPolicy(maxUnavailablePercent: 25))
+        #expect(after.actions.map(\.description) == ["+ spawn iso (not running)"])
+    }
+}

@@ -22,6 +22,11 @@ typedef enum {
     OMNI_SPAWN_DUP2 = 6,      // wiring stdin/stdout/stderr
     OMNI_SPAWN_CHDIR = 7,     // the manifest's cwd
     OMNI_SPAWN_EXEC = 8,      // execve(2): missing executable, permissions, bad format
+    OMNI_SPAWN_UNSHARE = 9,   // isolation: unshare(CLONE_NEWNET) and the user-namespace fallback
+    OMNI_SPAWN_ID_MAP = 10,   // isolation: writing /proc/self/setgroups, uid_map or gid_map
+    OMNI_SPAWN_LOOPBACK = 11, // isolation: bringing lo up in the new namespace
+    OMNI_SPAWN_LISTENER = 12, // isolation: socket, bind or listen of the in-namespace listener
+    OMNI_SPAWN_PASS = 13,     // isolation: handing the listener to the parent (socketpair, SCM_RIGHTS)
 } omni_spawn_step;
 
 /// What to start. All pointers are owned by the caller and only read.
@@ -44,6 +49,32 @@ typedef struct {
 /// `new_session`), with an empty signal mask, default dispositions, PR_SET_PDEATHSIG(SIGKILL), and no descriptor but 0-2.
 /// Every signal is blocked in the calling thread across fork.
 pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error);
+
+/// How a child is isolated, and what came back. Only for `omni_spawn_isolated`.
+typedef struct {
+    // In.
+    unsigned short listener_port; // > 0: listen on 127.0.0.1:<port> inside and pass it back
+    int probe_only;               // 1: _exit once isolated (before stdio wiring and exec); the
+                                  //    exit code is the mode (1 or 2): the support probe
+    int drop_capability;          // tests: > 0: drop this capability first (CAP_SYS_ADMIN 21,
+                                  //    CAP_NET_ADMIN 12), as a host that grants it not would
+    // Out.
+    int listener_fd;              // the in-namespace listener (non-blocking, close-on-exec), or -1
+    int mode;                     // 1: network namespace; 2: user + network namespace; 0: none
+    int detail;                   // OMNI_SPAWN_UNSHARE: errno of the plain unshare(CLONE_NEWNET);
+                                  // OMNI_SPAWN_ID_MAP: 1 setgroups, 2 uid_map, 3 gid_map;
+                                  // OMNI_SPAWN_LISTENER: 1 socket, 2 bind, 3 listen
+} omni_isolation;
+
+/// `omni_spawn` with the child in a network namespace of its own where only `lo` is up (NULL
+/// `isolation`: exactly `omni_spawn`). In the child, after setsid and before the stdio wiring:
+/// unshare(CLONE_NEWNET) and lo up (SIOCSIFFLAGS); if either is refused with EPERM or EACCES
+/// (no CAP_SYS_ADMIN, or no CAP_NET_ADMIN), unshare(CLONE_NEWUSER | CLONE_NEWNET) with setgroups
+/// denied and the current uid and gid mapped to themselves, and lo up in that namespace; with `listener_port`, a TCP listener on
+/// 127.0.0.1:<port> inside, sent to the parent over a socketpair (SCM_RIGHTS) and closed in the
+/// child before exec. Every failure is reported as its step, errno and `detail`; the child never
+/// execs without the namespace. On success `isolation->listener_fd` is the caller's to close.
+pid_t omni_spawn_isolated(const omni_spawn_request *request, omni_isolation *isolation, int *step, int *error);
 
 /// pidfd_open(2) (Linux 5.3+): a descriptor that becomes readable when `pid` exits.
 int omni_pidfd_open(pid_t pid);
