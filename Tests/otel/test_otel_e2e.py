@@ -11,11 +11,17 @@ pass and `/metrics` counts the drops. Every wait is bounded.
 import json
 import os
 import re
+import sys
 import time
 
 import pytest
-from collector import Collector
-from harness import FAST, Controller, Raw, demo
+
+# The gateway tests' harness (controller, raw MCP connection). Not through a conftest.py: a
+# second module named conftest would shadow the one Tests/deploy imports names from.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gateway"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from collector import Collector  # noqa: E402
+from harness import FAST, Controller, Raw, demo  # noqa: E402
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = "00f067aa0ba902b7"
