@@ -62,6 +62,12 @@ let package = Package(
             dependencies: ["Desired", "Actual", "HTTP", "CSystem"],
             swiftSettings: strict
         ),
+        // OpenTelemetry traces: spans, a bounded queue, OTLP/JSON over the HTTP client.
+        .target(
+            name: "Tracing",
+            dependencies: ["HTTP", "CSystem"],
+            swiftSettings: strict
+        ),
         .target(
             name: "Reconciler",
             dependencies: ["Desired", "Actual", "Metering"],
@@ -69,7 +75,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "Controller",
-            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "Gateway", "Egress", "JSON", "Metering", "CSystem"],
+            dependencies: ["Desired", "Actual", "Reconciler", "HTTP", "Gateway", "Egress", "JSON", "Metering", "CSystem", "Tracing"],
             swiftSettings: strict
         ),
         // The demo MCP server: the quickstart's first server and the tests' fault injector.
@@ -113,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "Actual", "Desired", "JSON"],
+            dependencies: ["Controller", "Actual", "Desired", "JSON", "Tracing", "Gateway", "Reconciler"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -129,6 +135,11 @@ let package = Package(
         .testTarget(
             name: "EgressTests",
             dependencies: ["Egress", "Desired", "Actual", "HTTP"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TracingTests",
+            dependencies: ["Tracing", "JSON", "HTTP"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -24,6 +24,8 @@ actor Daemon {
     private var server: HTTPServer?
     private var gateway: Gateway?
     private var egress: EgressProxy?
+    /// Span export (`otel.enabled`); nil when tracing is off.
+    private var traces: TraceWiring?
     private var load: Workspace.Load?
     private var reload = ReloadRecord(at: Date(), successful: true, problems: [], keptLastGood: [])
     private var auth = BearerAuthenticator(list: "")
@@ -106,7 +108,18 @@ actor Daemon {
         // Once, before anything starts: whether `isolation: network` servers can run here (the
         // supervisor keeps the answer; a server that cannot run is held with the reason).
         logger.log(.info, "isolation", "isolation: network \(await IsolationProbe.support())")
-        let reporter = GatewayReporter(logger: logger, audit: audit)
+        if config.otelEnabled {
+            switch TraceWiring.make(config, logger: logger) {
+            case .success(let wiring):
+                wiring.start()
+                traces = wiring
+                logger.log(.info, "otel.enabled", "exporting spans to \(wiring.endpoint)")
+            case .failure(let error):
+                Output.error("controller run: otel.endpoint: \(error)")
+                return 2
+            }
+        }
+        let reporter = GatewayReporter(logger: logger, audit: audit, traces: traces)
         var gatewayOptions = Gateway.Options()
         gatewayOptions.sessionKey = SessionKeyFile.load(root: root)
         if gatewayOptions.sessionKey == nil {
@@ -164,10 +177,11 @@ actor Daemon {
             return 2
         }
         let events = EventReporter(logger: logger, audit: audit, metrics: metrics)
-        Task {
+        Task { [traces] in
             for await event in executor.events {
                 events.report(event)
                 Daemon.inform(gateway, of: event)
+                traces?.observe(event)
             }
         }
         Task { await executor.run() }
@@ -238,6 +252,11 @@ actor Daemon {
                 + (changes.isEmpty ? "" : "; " + changes.joined(separator: "; ")),
             fields: [("cause", .string(cause)), ("files_parsed", .int(parsedLast))])
         let config = state.config
+        if let old = previous?.config,
+            (old.otelEnabled, old.otelEndpoint, old.otelServiceName) != (config.otelEnabled, config.otelEndpoint, config.otelServiceName)
+        {
+            logger.log(.warning, "otel.restart_needed", "otel settings changed: they take effect when the controller restarts")
+        }
         capacity.startWindow = config.startWindow(cores: Daemon.cores)
         if state.servers.count > capacity.serversAllowed {
             logger.log(
@@ -302,6 +321,10 @@ actor Daemon {
         await server?.stop(grace: .seconds(2))
         await executor?.shutdown(reason: reason)
         egress?.shutdown()
+        // What is queued goes to the collector, within a short deadline.
+        if let left = await traces?.shutdown(within: .seconds(2)), left > 0 {
+            logger.log(.warning, "otel.shutdown", "\(left) span(s) not exported before shutdown")
+        }
         audit?.record("shutdown", [("reason", .string(reason))])
         audit?.close()
         logger.log(.info, "shutdown.done", "every server stopped")
@@ -355,7 +378,9 @@ actor Daemon {
                 actual: await supervisor.snapshot(), desired: desired, probes: supervisor.probeTally.snapshot(), http: server?.stats,
                 streams: feed.subscribers, droppedEvents: supervisor.droppedEvents)
             let egressText = egress.map { EgressMetrics.render($0.stats()) } ?? ""
-            return .text(200, text + (gateway?.metricsText() ?? "") + egressText, contentType: "text/plain; version=0.0.4; charset=utf-8")
+            return .text(
+                200, text + (gateway?.metricsText() ?? "") + egressText + (traces?.metricsText() ?? ""),
+                contentType: "text/plain; version=0.0.4; charset=utf-8")
         default:
             return .text(404, "not found: \(request.path)\n")
         }

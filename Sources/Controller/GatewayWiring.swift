@@ -25,8 +25,11 @@ extension Gateway {
 struct GatewayReporter: Sendable {
     let logger: Logger
     let audit: AuditLog
+    /// The request's span too, when tracing is on.
+    var traces: TraceWiring?
 
     func report(_ record: GatewayRecord) {
+        traces?.record(record)
         var fields: [(String, JSONValue)] = [
             ("method", .string(record.method)), ("outcome", .string(record.outcome)), ("status", .int(record.status)),
             ("era", .string(record.era.rawValue)), ("trace_id", .string(record.traceID)),

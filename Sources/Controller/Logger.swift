@@ -48,6 +48,11 @@ final class Logger: Sendable {
         write(JSONValue.object(pairs).rendered() + "\n")
     }
 
+    /// `text` through the redactor the log lines go through now.
+    func redact(_ text: String) -> String {
+        state.withLock { $0.redactor }.redact(text)
+    }
+
     static func redacted(_ value: JSONValue, _ redactor: Redactor) -> JSONValue {
         switch value {
         case .string(let text): .string(redactor.redact(text))

@@ -70,6 +70,13 @@ public enum ConfigLayers {
                 out.append(Diagnostic(at: node.position, path: key, "needs \(missing.names.joined(separator: ", ")), which is not set"))
             case .success(let value) where path == ["otel", "endpoint"] && StringFormat.url.check(value) != nil:
                 out.append(Diagnostic(at: node.position, path: key, "resolves to \"\(value)\", which is not an http(s) URL"))
+            case .success(let value) where path == ["otel", "endpoint"] && value.lowercased().hasPrefix("https://"):
+                // The exporter sends on the controller's own HTTP client, which has no TLS.
+                out.append(
+                    Diagnostic(
+                        at: node.position, path: key,
+                        "https is not supported for span export (no TLS in the controller's HTTP client): use an http:// collector "
+                            + "on loopback or inside the cluster"))
             case .success:
                 break
             }

@@ -44,7 +44,11 @@ public enum ConfigSchema {
                             "OpenTelemetry traces over OTLP/HTTP.",
                             fields: [
                                 Field("enabled", .boolean(description: "Export traces.")),
-                                Field("endpoint", .string(.url, interpolated: true, description: "OTLP/HTTP collector.")),
+                                Field(
+                                    "endpoint",
+                                    .string(
+                                        .url, interpolated: true,
+                                        description: "OTLP/HTTP collector base URL, http:// only; spans go to <endpoint>/v1/traces.")),
                                 Field("service_name", .string(.text(max: 200), description: "service.name resource attribute.")),
                             ]))),
                 Field(

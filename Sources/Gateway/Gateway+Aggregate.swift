@@ -87,7 +87,7 @@ extension Gateway {
         let upstreams = state.withLock { state in
             state.routing.routes.values.compactMap(\.active).sorted { $0.instance.name < $1.instance.name }
         }
-        let trace = TraceContext(traceparent: request.header("traceparent"))
+        let trace = Gateway.trace(of: request)
         let fanOut = AggregateFanOut(servers: upstreams.map(\.instance.name)) { [weak self] results in
             guard let self else { return }
             let result = assemble(key: key, results: results)
@@ -96,7 +96,7 @@ extension Gateway {
             report(
                 GatewayRecord(
                     server: Gateway.aggregate, method: method, tool: nil, era: client.era, session: nil, outcome: "ok", status: 200,
-                    latency: .nanoseconds(Int64(now - started)), traceID: trace.traceID, instance: nil,
+                    latency: .nanoseconds(Int64(now - started)), trace: trace, instance: nil,
                     error: results.count < upstreams.count ? "\(upstreams.count - results.count) server(s) left out" : nil))
         }
         guard !upstreams.isEmpty else { return fanOut.expire() }

@@ -265,7 +265,7 @@ extension Gateway {
         let timeout = limit ?? .seconds(30)
         let call = GatewayCall(
             gateway: self, server: server, method: method, id: id, params: params, client: client, responder: responder,
-            acceptsStream: accept.stream, trace: TraceContext(traceparent: request.header("traceparent")), session: session,
+            acceptsStream: accept.stream, trace: Gateway.trace(of: request), session: session,
             timeout: timeout)
         if let key = call.legacyKey { state.withLock { $0.legacyCalls[key] = call } }
         call.start()
@@ -310,7 +310,7 @@ extension Gateway {
         report(
             GatewayRecord(
                 server: server, method: method, tool: nil, era: client.era, session: nil, outcome: "ok", status: 200,
-                latency: .nanoseconds(Int64(now - started)), traceID: TraceContext(traceparent: request.header("traceparent")).traceID,
+                latency: .nanoseconds(Int64(now - started)), trace: Gateway.trace(of: request),
                 instance: instance, error: nil))
     }
 
@@ -369,7 +369,13 @@ extension Gateway {
             GatewayRecord(
                 server: name, method: method ?? request.header("Mcp-Method") ?? "-", tool: nil, era: client?.era ?? .legacy, session: nil,
                 outcome: outcome, status: failure.status, latency: .zero,
-                traceID: TraceContext(traceparent: request.header("traceparent")).traceID, instance: nil, error: failure.message))
+                trace: Gateway.trace(of: request), instance: nil, error: failure.message))
+    }
+
+    /// The request's trace context; each request builds it once, where its record or call is
+    /// made, so the log line, the span and the server's `traceparent` name the same span.
+    static func trace(of request: HTTPRequest) -> TraceContext {
+        TraceContext(traceparent: request.header("traceparent"))
     }
 
     /// The server a request's path names: `/mcp/<name>`, or the aggregate for `/mcp`.

@@ -169,7 +169,7 @@ extension Gateway {
                 server: call.server, method: call.method, tool: GatewayCall.toolName(method: call.method, params: call.params),
                 era: .modern,
                 session: nil, outcome: "input_required", status: 200, latency: .nanoseconds(Int64(now - call.started)),
-                traceID: call.trace.traceID, instance: upstream.instance, error: nil))
+                trace: call.trace, instance: upstream.instance, error: nil))
         return true
     }
 

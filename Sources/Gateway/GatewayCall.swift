@@ -484,7 +484,7 @@ final class GatewayCall: Sendable {
             GatewayRecord(
                 server: server, method: method, tool: GatewayCall.toolName(method: method, params: params), era: client.era,
                 session: session.map { String($0.prefix(8)) }, outcome: outcome, status: stream == nil ? status : 200,
-                latency: .nanoseconds(Int64(EventLoop.now() - started)), traceID: trace.traceID, instance: instance, error: detail))
+                latency: .nanoseconds(Int64(EventLoop.now() - started)), trace: trace, instance: instance, error: detail))
     }
 
     /// Status, message to send (nil: none), outcome label and error text of an ending.

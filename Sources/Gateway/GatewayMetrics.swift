@@ -33,7 +33,8 @@ public final class GatewayMetrics: Sendable {
 
     private let state = Mutex(State())
 
-    static func label(_ method: String) -> String { methods.contains(method) ? method : "other" }
+    /// `method` when it is one of MCP's, else `other` (metric labels and span names stay bounded).
+    public static func label(_ method: String) -> String { methods.contains(method) ? method : "other" }
 
     func record(server: String, method: String, outcome: String, seconds: Double?) {
         let method = GatewayMetrics.label(method)

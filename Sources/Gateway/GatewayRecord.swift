@@ -14,9 +14,12 @@ public struct GatewayRecord: Sendable, Hashable {
     public var outcome: String
     public var status: Int
     public var latency: Duration
-    public var traceID: String
+    /// The request's one trace context (the log's `trace_id`, the span, the server's parent).
+    public var trace: TraceContext
     /// The instance that served it, when one did.
     public var instance: InstanceID?
     /// Why it failed, in words.
     public var error: String?
+
+    public var traceID: String { trace.traceID }
 }

@@ -1,13 +1,18 @@
 import Glibc
 
 /// W3C trace context for one gateway request: the client's `traceparent` when it sent a valid
-/// one, else a new trace; the trace id goes in the log line (`trace_id`) and, as a new
-/// `traceparent` whose parent is the gateway's span, to the server in `params._meta`.
+/// one, else a new trace. Built once per request: the trace id goes in the log line
+/// (`trace_id`), the exported span has `spanID` as its id and `parentSpanID` as its parent, and
+/// the server gets a new `traceparent` naming `spanID` as parent in `params._meta`.
 public struct TraceContext: Sendable, Hashable {
     /// 32 lower-case hex digits, not all zero.
     public var traceID: String
-    /// The gateway's own span id (16 hex digits).
+    /// The gateway's own span id (16 hex digits): the parent the server is given.
     public var spanID: String
+    /// The client's span id (16 hex digits) from its `traceparent`; nil for a new trace.
+    public var parentSpanID: String?
+    /// The sampled flag of the client's `traceparent` (a new trace is sampled). An unsampled
+    /// request is not exported, but its context is still passed on (with the flag off).
     public var sampled: Bool
 
     /// The context of a request with this `traceparent` header (nil: a new trace).
@@ -15,6 +20,7 @@ public struct TraceContext: Sendable, Hashable {
         spanID = TraceContext.hex(random(), digits: 16)
         if let parsed = traceparent.flatMap(TraceContext.parse) {
             traceID = parsed.traceID
+            parentSpanID = parsed.parentSpanID
             sampled = parsed.sampled
         } else {
             traceID = TraceContext.hex(random(), digits: 16) + TraceContext.hex(random(), digits: 16)
@@ -26,7 +32,7 @@ public struct TraceContext: Sendable, Hashable {
     public var traceparent: String { "00-\(traceID)-\(spanID)-\(sampled ? "01" : "00")" }
 
     /// `version-traceid-parentid-flags`, version 00 (later versions: the first four fields are read).
-    static func parse(_ header: String) -> (traceID: String, sampled: Bool)? {
+    static func parse(_ header: String) -> (traceID: String, parentSpanID: String, sampled: Bool)? {
         let parts = header.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", isHex(parts[0]), parts[1].count == 32, isHex(parts[1]),
             parts[2].count == 16, isHex(parts[2]), parts[3].count == 2, isHex(parts[3]),
@@ -34,7 +40,7 @@ public struct TraceContext: Sendable, Hashable {
         else { return nil }
         if parts[0] == "00", parts.count != 4 { return nil }
         let flags = UInt8(parts[3], radix: 16) ?? 0
-        return (String(parts[1]), flags & 1 == 1)
+        return (String(parts[1]), String(parts[2]), flags & 1 == 1)
     }
 
     private static func isHex(_ text: Substring) -> Bool {

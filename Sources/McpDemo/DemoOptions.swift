@@ -65,7 +65,8 @@ struct DemoOptions: Sendable {
           --fault-after N            --hang, --garbage and --huge-line apply only once N requests have
                                      been answered normally (default 0)
           --flood-stderr N           write N lines to stderr at start, before reading stdin
-          --stderr-every-request     log "mcp-demo: <method>" to stderr for every request read
+          --stderr-every-request     log "mcp-demo: <method>" to stderr for every request read, with
+                                     " traceparent=<value>" when its params._meta has one
           --ignore-sigterm           ignore SIGTERM
           --fork-grandchild          spawn a grandchild in the same process group that ignores SIGTERM
                                      and sleeps forever (stdio on /dev/null); logs its pid to stderr

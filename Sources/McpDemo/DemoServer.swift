@@ -76,7 +76,11 @@ final class DemoServer: Sendable {
     }
 
     private func receive(request id: RequestID, method: String, params: JSONValue?) {
-        if options.stderrEveryRequest { StandardError.log(method) }
+        if options.stderrEveryRequest {
+            // The trace context the client (the controller's gateway) passed, for tests.
+            let traceparent = params?["_meta"]?["traceparent"]?.stringValue.map { " traceparent=" + String($0.prefix(64)) } ?? ""
+            StandardError.log(method + traceparent)
+        }
         if options.noHandshake, method == "server/discover" || method == "initialize" { return }
         if responder.shouldHang(method) { return }
         do {

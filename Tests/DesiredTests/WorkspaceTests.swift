@@ -171,6 +171,9 @@ import Testing
         let (ok, _) = ConfigLayers.merge([layer], environment: Environment(["OTEL_URL": "http://127.0.0.1:4318", "AUDIT_DIR": "var"]))
         #expect(ok?.auditPath == "var/a")
         #expect(ok?.variables.map(\.name) == ["AUDIT_DIR", "OTEL_URL"])
+        let (tls, problems) = ConfigLayers.merge([layer], environment: Environment(["OTEL_URL": "https://c:4318", "AUDIT_DIR": "var"]))
+        #expect(tls == nil)
+        #expect(summaries(problems).first?.hasPrefix("2:19: otel.endpoint: https is not supported for span export") == true)
     }
 
     /// A manifest that breaks a rule together with a default was reported at the default, in config.
