@@ -2,8 +2,10 @@
 # `controller` and `mcp-demo`, built here unless CONTROLLER_BIN and MCP_DEMO_BIN name them.
 
 if [ -n "${CONTROLLER_BIN:-}" ]; then
-  controller=$CONTROLLER_BIN
-  demo=${MCP_DEMO_BIN:?set MCP_DEMO_BIN with CONTROLLER_BIN}
+  # Absolute: the benchmarks run the controller in a root of their own, where a relative
+  # path would name nothing.
+  controller=$(realpath "$CONTROLLER_BIN")
+  demo=$(realpath "${MCP_DEMO_BIN:?set MCP_DEMO_BIN with CONTROLLER_BIN}")
 else
   swift build -c release --product controller >/dev/null
   swift build -c release --product mcp-demo >/dev/null
