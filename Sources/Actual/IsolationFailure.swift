@@ -31,6 +31,12 @@ enum IsolationFailure {
             return prefix + "the proxy listener on 127.0.0.1:\(port) inside the namespace: \(call): \(reason)"
         case OMNI_SPAWN_PASS:
             return prefix + "handing the proxy listener to the controller: \(reason)"
+        case OMNI_SPAWN_CONFINE:
+            let what = [
+                "emptying the bounding set", "clearing ambient capabilities", "clearing inheritable capabilities",
+                "setting no_new_privs", "CAP_SYS_ADMIN would survive exec",
+            ][max(0, min(4, Int(detail) - 1))]
+            return prefix + "dropping capabilities: \(what): \(reason)"
         default:
             return nil
         }

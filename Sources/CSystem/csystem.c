@@ -204,6 +204,36 @@ static void isolate(int status_fd, int pass_fd, const omni_isolation *isolation)
     close(pass_fd);
 }
 
+// In an isolated child after `isolate`, before exec: no capability survives exec and none can
+// be regained. Without this, the child of a root (or CAP_SYS_ADMIN) controller keeps its
+// capabilities through exec and can join the host's network namespace again through
+// /proc/<ppid>/ns/net (setns), which would make the isolation advice.
+static void confine(int status_fd) {
+    // Root gets its bounding set as capabilities at exec: empty it (EINVAL: past the kernel's
+    // last capability; EPERM: no CAP_SETPCAP, then not root either, see the check below).
+    for (int capability = 0; capability < 64; capability++) {
+        if (prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM) {
+            fail_with(status_fd, OMNI_SPAWN_CONFINE, 1);
+        }
+    }
+    // Ambient capabilities (a systemd AmbientCapabilities=) would pass to a non-root server.
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+        fail_with(status_fd, OMNI_SPAWN_CONFINE, 2);
+    }
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    if (syscall(SYS_capget, &header, data) != 0) fail_with(status_fd, OMNI_SPAWN_CONFINE, 3);
+    for (int index = 0; index < _LINUX_CAPABILITY_U32S_3; index++) data[index].inheritable = 0;
+    if (syscall(SYS_capset, &header, data) != 0) fail_with(status_fd, OMNI_SPAWN_CONFINE, 3);
+    // Set-user-id programs and file capabilities cannot give any back.
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail_with(status_fd, OMNI_SPAWN_CONFINE, 4);
+    // Root whose bounding set could not be emptied would still get CAP_SYS_ADMIN at exec.
+    if (geteuid() == 0 && prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 1) {
+        errno = EPERM;
+        fail_with(status_fd, OMNI_SPAWN_CONFINE, 5);
+    }
+}
+
 // In the parent: the child's one message (sent before exec, so queued by the time the status
 // pipe reads end-of-file). 0, or -1 and errno.
 static int receive_isolation(int pass_fd, omni_isolation *isolation) {
@@ -363,6 +393,7 @@ pid_t omni_spawn_isolated(const omni_spawn_request *request, omni_isolation *iso
             isolate(status_fd, pass[1], isolation);
             // The support probe stops here: isolated, nothing to run.
             if (isolation->probe_only) _exit(0);
+            confine(status_fd);
             // A new user namespace changes credentials; make sure the death signal survived.
             if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(status_fd, OMNI_SPAWN_PDEATHSIG);
             if (getppid() != parent) {
@@ -681,4 +712,37 @@ long long omni_monotonic_ns(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+static int omni_signal_write_end = -1;
+
+static void omni_signal_forward(int signo) {
+    int saved = errno;
+    unsigned char number = (unsigned char)signo;
+    // write(2) is async-signal-safe; the end is non-blocking, so a full pipe never blocks here.
+    ssize_t written = write(omni_signal_write_end, &number, 1);
+    (void)written;
+    errno = saved;
+}
+
+int omni_signal_pipe(const int *signals, int count) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    if (fcntl(fds[1], F_SETFL, O_NONBLOCK) != 0) {
+        int saved = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = saved;
+        return -1;
+    }
+    omni_signal_write_end = fds[1];
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = omni_signal_forward;
+    action.sa_flags = SA_RESTART;
+    sigfillset(&action.sa_mask);
+    for (int index = 0; index < count; index++) {
+        if (sigaction(signals[index], &action, NULL) != 0) return -1;
+    }
+    return fds[0];
 }

@@ -1,5 +1,4 @@
 import Desired
-import Dispatch
 import Foundation
 import Glibc
 
@@ -40,20 +39,14 @@ enum RunCommand {
             return 2
         }
         let daemon = Daemon(workspace: workspace, process: Environment.process(), listen: listen)
-        // Signals arrive as dispatch sources, not handlers: the default actions are turned off
-        // first so that SIGTERM cannot kill the controller before the servers are stopped.
-        let (signals, signalled) = AsyncStream.makeStream(of: Int32.self)
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGTERM, SIGINT, SIGHUP] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { signalled.yield(number) }
-            source.resume()
-            sources.append(source)
+        // Before anything starts: a signal during the start is kept for the loop below.
+        guard let signals = ControllerSignals.take() else {
+            Output.error("controller run: cannot install signal handlers: \(String(cString: strerror(errno)))")
+            return 1
         }
         if let status = await daemon.start() { return status }
         var stopping = false
-        for await number in signals {
+        for await number in signals.stream {
             if number == SIGHUP {
                 await daemon.reloadFiles(cause: "SIGHUP", full: true)
                 continue
@@ -67,10 +60,9 @@ enum RunCommand {
             let name = number == SIGTERM ? "SIGTERM" : "SIGINT"
             Task {
                 await daemon.shutdown(reason: name)
-                signalled.finish()
+                signals.finish()
             }
         }
-        _ = sources
         return 0
     }
 }

@@ -89,3 +89,21 @@ def test_an_empty_egress_list_means_no_network_at_all(world):
     assert not {"/sealed", "/sealed-direct"} & set(world.two.paths), world.two.paths
     records = [r for r in world.audit() if r["kind"] == "egress_denied" and r["server"] == "sealed"]
     assert records, world.audit()
+
+
+def status_fields(pid: int) -> dict:
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def test_an_isolated_server_holds_no_capability_and_cannot_regain_one(world):
+    # Else a server of a root controller could join the host's namespace again through
+    # /proc/<controller>/ns/net (setns needs CAP_SYS_ADMIN).
+    fields = status_fields(world.pid())
+    for name in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+        assert int(fields[name], 16) == 0, (name, fields[name])
+    assert fields["NoNewPrivs"].strip() == "1", fields["NoNewPrivs"]
+    if os.geteuid() == 0:
+        # Root's capabilities at exec come from the bounding set: empty.
+        assert int(fields["CapBnd"], 16) == 0, fields["CapBnd"]
+

@@ -27,6 +27,7 @@ typedef enum {
     OMNI_SPAWN_LOOPBACK = 11, // isolation: bringing lo up in the new namespace
     OMNI_SPAWN_LISTENER = 12, // isolation: socket, bind or listen of the in-namespace listener
     OMNI_SPAWN_PASS = 13,     // isolation: handing the listener to the parent (socketpair, SCM_RIGHTS)
+    OMNI_SPAWN_CONFINE = 14,  // isolation: dropping every capability and setting no_new_privs
 } omni_spawn_step;
 
 /// What to start. All pointers are owned by the caller and only read.
@@ -54,8 +55,8 @@ pid_t omni_spawn(const omni_spawn_request *request, int *step, int *error);
 typedef struct {
     // In.
     unsigned short listener_port; // > 0: listen on 127.0.0.1:<port> inside and pass it back
-    int probe_only;               // 1: _exit once isolated (before stdio wiring and exec); the
-                                  //    exit code is the mode (1 or 2): the support probe
+    int probe_only;               // 1: _exit(0) once isolated (before stdio wiring and exec),
+                                  //    the mode (1 or 2) sent back as usual: the support probe
     int drop_capability;          // tests: > 0: drop this capability first (CAP_SYS_ADMIN 21,
                                   //    CAP_NET_ADMIN 12), as a host that grants it not would
     // Out.
@@ -63,7 +64,9 @@ typedef struct {
     int mode;                     // 1: network namespace; 2: user + network namespace; 0: none
     int detail;                   // OMNI_SPAWN_UNSHARE: errno of the plain unshare(CLONE_NEWNET);
                                   // OMNI_SPAWN_ID_MAP: 1 setgroups, 2 uid_map, 3 gid_map;
-                                  // OMNI_SPAWN_LISTENER: 1 socket, 2 bind, 3 listen
+                                  // OMNI_SPAWN_LISTENER: 1 socket, 2 bind, 3 listen;
+                                  // OMNI_SPAWN_CONFINE: 1 bounding set, 2 ambient set,
+                                  // 3 inheritable set, 4 no_new_privs, 5 a capability survived
 } omni_isolation;
 
 /// `omni_spawn` with the child in a network namespace of its own where only `lo` is up (NULL
@@ -169,5 +172,11 @@ long long omni_original_nofile_limit(void);
 
 /// CLOCK_MONOTONIC in nanoseconds: cheap, for deadlines on an event loop.
 long long omni_monotonic_ns(void);
+
+/// Catches `signals` with a handler that writes each signal's number as one byte to a pipe
+/// (the self-pipe trick) and returns the pipe's read end (close-on-exec, blocking), or -1 and
+/// errno. Whichever thread the kernel picks runs the handler, so no signal depends on any
+/// thread's mask. Call once; a byte that finds the pipe full (64 KiB unread) is dropped.
+int omni_signal_pipe(const int *signals, int count);
 
 #endif
