@@ -41,11 +41,18 @@ enum GatewaySpan {
         return Span(
             traceID: record.trace.traceID, spanID: record.trace.spanID, parentSpanID: record.trace.parentSpanID, name: name,
             kind: .server, start: end &- min(end, nanos), end: end, attributes: attributes,
-            status: record.outcome == "ok" ? .ok : .error(clip(record.error ?? record.outcome)))
+            // Clipped to its final length only after redaction (`TraceWiring`): a secret cut in
+            // two here would no longer match the redactor, and its first part would leave.
+            status: record.outcome == "ok" ? .ok : .error(clip(record.error ?? record.outcome, to: maxUnredactedText)))
     }
 
-    static func clip(_ text: String) -> String {
+    /// What an error message may hold until the exporter's thread has redacted and clipped it.
+    static let maxUnredactedText = 64 << 10
+
+    static func clip(_ text: String) -> String { clip(text, to: maxText) }
+
+    static func clip(_ text: String, to limit: Int) -> String {
         // Bytes first: counting the characters of a megabyte-long method name costs more.
-        text.utf8.count <= maxText ? text : String(text.prefix(maxText))
+        text.utf8.count <= limit ? text : String(text.prefix(limit))
     }
 }

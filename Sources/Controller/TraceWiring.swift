@@ -39,8 +39,8 @@ final class TraceWiring: Sendable {
                 }
             },
             // Spans leave the process: the same redactor as the log lines (secret values,
-            // token shapes), applied on the exporter's thread.
-            redact: { logger.redact($0) })
+            // token shapes), applied on the exporter's thread, then the final length.
+            redact: { GatewaySpan.clip(logger.redact($0)) })
         return .success(TraceWiring(exporter: exporter, endpoint: endpoint))
     }
 

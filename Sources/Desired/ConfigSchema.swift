@@ -81,7 +81,11 @@ public enum ConfigSchema {
                         ObjectSchema(
                             "The egress proxy: every server's outbound HTTP(S), checked against its manifest's egress list.",
                             fields: [
-                                Field("listen", .string(.listenAddress, description: "Loopback HOST:PORT; port 0 picks a free port.")),
+                                Field(
+                                    "listen",
+                                    .string(
+                                        .listenAddress,
+                                        description: "127.0.0.1:PORT (the address children are told); port 0 picks a free port.")),
                                 Field(
                                     "idle_timeout",
                                     .string(

@@ -1,7 +1,7 @@
 /// The egress proxy's settings: config key `proxy:` (the manifest's `egress:` is a server's
 /// allow-list; this is the controller's proxy that enforces it).
 public struct ProxySettings: Sendable, Hashable {
-    /// Where the proxy listens; port 0 picks a free one at start. Loopback only (enforced).
+    /// Where the proxy listens; port 0 picks a free one at start. 127.0.0.1 only (enforced at start).
     public var listen: ListenAddress
     /// A tunnel or request with no byte moving either way for this long is closed.
     public var idleTimeout: Duration

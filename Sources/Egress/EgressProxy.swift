@@ -32,8 +32,11 @@ public final class EgressProxy: EgressBroker, Sendable {
         settings: ProxySettings, loop: EventLoop = EventLoop(name: "omni-egress"), maxConnections: Int = 4096,
         onEvent: @escaping @Sendable (EgressEvent) -> Void
     ) throws(EgressProxyError) {
-        guard let address = IPAddress(settings.listen.host), address.isLoopback else {
-            throw EgressProxyError("the proxy listens on loopback only; \(settings.listen.host) is not a loopback address")
+        // 127.0.0.1 exactly: every child is told `127.0.0.1:<port>` (inside an isolated
+        // server's namespace that is the only address there is), so a proxy on 127.0.0.2 would
+        // send the children, with their credentials, to whatever else holds 127.0.0.1:<port>.
+        guard let address = IPAddress(settings.listen.host), settings.listen.host == "127.0.0.1" else {
+            throw EgressProxyError("the proxy listens on 127.0.0.1 only (children are told that address); not \(settings.listen.host)")
         }
         let bound: (fd: Int32, port: UInt16)
         switch Sockets.listen(on: address, port: UInt16(clamping: settings.listen.port)) {

@@ -157,8 +157,11 @@ final class ProxyConnection: @unchecked Sendable {
         case .failure(let error):
             return fail(502, "Bad Gateway", "cannot resolve \(target.host): \(error)")
         case .success(let addresses):
-            // The list as it is now: an edit since the request arrived applies.
-            let (allowed, reason) = core.registry.policy(instance.name).check(addresses: addresses, port: target.port)
+            // The list as it is now: an edit since the request arrived applies, to the name as
+            // well as to the addresses (a lookup can take seconds).
+            let policy = core.registry.policy(instance.name)
+            if let reason = policy.checkName(target.host, port: target.port) { return deny(reason) }
+            let (allowed, reason) = policy.check(addresses: addresses, port: target.port)
             if let reason { return deny(reason) }
             candidates = allowed
             stage = .connecting

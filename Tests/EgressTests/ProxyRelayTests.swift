@@ -245,9 +245,11 @@ import Testing
         #expect(fixture.proxy.stats()["svc"]?.failed == 1)
     }
 
-    @Test func theProxyListensOnLoopbackOnly() {
+    /// Children are told 127.0.0.1: any other address, even another loopback one, is refused.
+    @Test(arguments: ["0.0.0.0", "127.0.0.2", "::1"])
+    func theProxyListensOn127001Only(host: String) {
         #expect(throws: EgressProxyError.self) {
-            _ = try EgressProxy(settings: ProxySettings(listen: ListenAddress(host: "0.0.0.0", port: 0))) { _ in }
+            _ = try EgressProxy(settings: ProxySettings(listen: ListenAddress(host: host, port: 0))) { _ in }
         }
     }
 
