@@ -5,14 +5,10 @@ named through the proxy's static host map (`proxy.hosts`), never /etc/hosts.
 Binaries: $CONTROLLER and $MCP_DEMO (default: <repo>/.build/debug/...). Every wait is bounded.
 """
 
-import http.client
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gateway"))
-from harness import CONTROLLER, MCP_DEMO, Raw, free_port  # noqa: E402
+from harness import MCP_DEMO, Controller, Raw  # noqa: E402
 
 
 class Named(BaseHTTPRequestHandler):
@@ -59,63 +55,37 @@ limits: {{ rps: 1000, burst: 1000, concurrency: 16, request_timeout: 30s }}
 """
 
 
-class World:
-    """The controller, its root, and the two upstreams."""
+class World(Controller):
+    """The controller (the gateway tests' harness), its root, and the two upstreams."""
 
     def __init__(self, isolation: str = "none", sealed: bool = False):
         self.isolation = isolation
-        for path in (CONTROLLER, MCP_DEMO):
-            if not os.access(path, os.X_OK):
-                pytest.fail(f"{path} not found; run `swift build` or set CONTROLLER/MCP_DEMO")
         self.two = serve("127.0.0.2", "two")
         self.three = serve("127.0.0.3", "three")
         self.p2 = self.two.server_address[1]
         self.p3 = self.three.server_address[1]
-        self.root = tempfile.mkdtemp(prefix="omni-egress-")
-        os.makedirs(os.path.join(self.root, "servers"))
-        os.makedirs(os.path.join(self.root, "config"))
-        with open(os.path.join(self.root, "config", "default.yaml"), "w") as f:
-            f.write("features: { demo: { enabled: true }, sealed: { enabled: true } }\n"
-                    "log: { level: debug }\n"
-                    "proxy: { hosts: { allowed.test: 127.0.0.2, denied.test: 127.0.0.2, private.test: 127.0.0.3 } }\n")
-        with open(os.path.join(self.root, ".env.example"), "w") as f:
-            f.write("OMNI_API_TOKENS=\n")
-        self.write_egress([f"allowed.test:{self.p2}", f"127.0.0.2:{self.p2}", f"private.test:{self.p3}"])
+        self.egress = {"demo": [f"allowed.test:{self.p2}", f"127.0.0.2:{self.p2}", f"private.test:{self.p3}"]}
         if sealed:
             # `egress: []`: the proxy refuses everything this server asks for.
-            self.write_egress([], name="sealed")
-        self.port = free_port()
-        self.log_path = os.path.join(self.root, "controller.log")
-        self.log = open(self.log_path, "w")
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.root}
-        self.process = subprocess.Popen(
-            [CONTROLLER, "run", "--root", self.root, "--listen", f"127.0.0.1:{self.port}"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while self.get("/readyz")[0] != 200:
-            assert self.process.poll() is None, self.read_log()[-2000:]
-            assert time.monotonic() < deadline, "not ready within 60 s"
-            time.sleep(0.1)
+            self.egress["sealed"] = []
+        super().__init__(
+            {name: ([MCP_DEMO], "") for name in self.egress},
+            config="log: { level: debug }\n"
+            "proxy: { hosts: { allowed.test: 127.0.0.2, denied.test: 127.0.0.2, private.test: 127.0.0.3 } }\n")
         self.client = Raw(self.port, "demo")
         self.client.initialize()
 
-    def write_egress(self, entries: list, name: str = "demo"):
+    def write_manifest(self, name: str, command: list, limits: str = ""):
+        """The harness's whole-file rename, with this server's egress list and isolation."""
         path = os.path.join(self.root, "servers", f"{name}.yaml")
         with open(path + ".tmp", "w") as f:
             f.write(MANIFEST.format(
-                name=name, command=json.dumps([MCP_DEMO]), egress=json.dumps(entries), isolation=self.isolation))
+                name=name, command=json.dumps(command), egress=json.dumps(self.egress[name]), isolation=self.isolation))
         os.replace(path + ".tmp", path)
 
-    def get(self, path: str):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            conn.request("GET", path)
-            response = conn.getresponse()
-            body = response.read()
-            conn.close()
-            return response.status, body
-        except OSError:
-            return 0, b""
+    def write_egress(self, entries: list, name: str = "demo"):
+        self.egress[name] = entries
+        self.write_manifest(name, [MCP_DEMO])
 
     def fetch(self, url: str, client=None, **extra):
         response, body = (client or self.client).legacy_call("tools/call", {"name": "fetch", "arguments": {"url": url, **extra}})
@@ -123,10 +93,8 @@ class World:
         result = body["result"]
         return result["isError"], result["content"][0]["text"]
 
-    def pid(self) -> int:
-        status = json.loads(self.get("/status")[1])
-        entry = next(s for s in status["servers"] if s["name"] == "demo")
-        return next(i["pid"] for i in entry["instances"] if i["phase"] == "ready")
+    def pid(self, server: str = "demo") -> int:
+        return super().pid(server)
 
     def audit(self) -> list:
         path = os.path.join(self.root, "var", "audit.ndjson")
@@ -139,20 +107,10 @@ class World:
                 return float(line.split()[-1])
         return 0.0
 
-    def read_log(self) -> str:
-        with open(self.log_path) as f:
-            return f.read()
-
     def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+        super().stop()
         self.two.shutdown()
         self.three.shutdown()
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,8 @@ def free_port() -> int:
 class Controller:
     """`controller run` on a scratch root; its log lines in a file."""
 
-    def __init__(self, servers: dict, env: dict | None = None):
+    def __init__(self, servers: dict, env: dict | None = None, config: str = ""):
+        """`config`: more lines for config/default.yaml after the `features:` line."""
         for path in (CONTROLLER, MCP_DEMO):
             if not os.access(path, os.X_OK):
                 pytest.fail(f"{path} not found; run `swift build` or set CONTROLLER/MCP_DEMO")
@@ -54,7 +55,7 @@ class Controller:
         os.makedirs(os.path.join(self.root, "config"))
         enabled = ", ".join(f"{name}: {{ enabled: true }}" for name in servers)
         with open(os.path.join(self.root, "config", "default.yaml"), "w") as f:
-            f.write(f"features: {{ {enabled} }}\n")
+            f.write(f"features: {{ {enabled} }}\n{config}")
         with open(os.path.join(self.root, ".env.example"), "w") as f:
             f.write("OMNI_API_TOKENS=\n")
         for name, (command, limits) in servers.items():
