@@ -18,23 +18,12 @@ iterations=${1:-300}
 command -v swift >/dev/null || [ ! -x /opt/swift/usr/bin/swift ] || PATH=/opt/swift/usr/bin:$PATH
 
 # --- What it needs ---------------------------------------------------------------------------
-sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v tinyproxy >/dev/null || [ -x /usr/bin/tinyproxy ] || missing+=(tinyproxy)
 command -v curl >/dev/null || missing+=(curl)
-if ((${#missing[@]})); then
-  echo "egress: installing ${missing[*]}" >&2
-  # The packages start their system services unless invoke-rc.d is told not to.
-  policy=""
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    policy=/usr/sbin/policy-rc.d
-    $sudo sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
-  fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  [ -z "$policy" ] || $sudo rm -f "$policy"
-fi
+source "$(dirname "$0")/apt-install.sh"
+((${#missing[@]} == 0)) || apt_install egress "${missing[@]}"
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 tinyproxy=$(command -v tinyproxy || echo /usr/bin/tinyproxy)
 source bench/binaries.sh

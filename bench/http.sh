@@ -17,24 +17,12 @@ started=$SECONDS
 command -v swift >/dev/null || [ ! -x /opt/swift/usr/bin/swift ] || PATH=/opt/swift/usr/bin:$PATH
 
 # --- What it needs ---------------------------------------------------------------------------
-sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v curl >/dev/null || missing+=(curl)
-if ((${#missing[@]})); then
-  echo "http: installing ${missing[*]}" >&2
-  # The nginx package starts the system service on port 80 (all addresses) unless invoke-rc.d
-  # is told not to; hold that off for the install when the machine has no policy of its own.
-  policy=""
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    policy=/usr/sbin/policy-rc.d
-    $sudo sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
-  fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  [ -z "$policy" ] || $sudo rm -f "$policy"
-fi
+source "$(dirname "$0")/apt-install.sh"
+((${#missing[@]} == 0)) || apt_install http "${missing[@]}"
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 venv=${VENV:-.venv}
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
